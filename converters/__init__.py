@@ -1,0 +1,135 @@
+"""feed2md's library: one scraped article in, one normalised Markdown file out.
+
+    from feed2md.converters import convert
+    result = convert(text)          # or convert_bytes(data) for raw file contents
+    result.text                     # the normalised file (front matter + Markdown)
+    result.report.changes           # what was changed or dropped, one note each
+
+The pipeline, one module per step: article (split the file) -> metadata (front matter) ->
+code (take code out of the raw HTML) -> clean (site rules, one selectolax parse) ->
+markdown (html2text and post-passes). No file I/O, no printing: callers own both.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .article import decode, split_article
+from .clean import CompanyLinks, clean_html
+from .code import extract_code
+from .errors import ConversionError
+from .markdown import ALL_MARKS, html_to_markdown, normalise_markdown
+from .metadata import dump_front_matter, normalise, parse_front_matter
+from .rules import RuleSet, default_rules, parse_rules
+
+__all__ = [
+    "CompanyLinks", "Conversion", "ConversionError", "Options", "Report", "RuleSet",
+    "convert", "convert_bytes", "default_rules", "parse_rules",
+]
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to convert. The defaults are what most users want."""
+
+    company_links: CompanyLinks = CompanyLinks.TEXT
+    rules: RuleSet | None = None  # None: the built-in rules
+
+    def fingerprint(self) -> str:
+        """A stable string that changes whenever the options would change the output."""
+        rules = self.rules or default_rules()
+        return f"{self.company_links.value}|{rules!r}"
+
+
+@dataclass
+class Report:
+    """What a conversion did, for people and for batch reports."""
+
+    encoding: str = "utf-8"
+    body_kind: str = "html"  # "html", or "markdown" for an already converted body
+    sites: tuple[str, ...] = ()
+    changes: list[str] = field(default_factory=list)  # front-matter values changed or dropped
+    warnings: list[str] = field(default_factory=list)  # things a user may want to look at
+    company_links_removed: int = 0
+    links_changed: int = 0
+    unsafe_removed: int = 0
+    media_linked: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class Conversion:
+    text: str
+    metadata: dict[str, Any]
+    body: str
+    report: Report
+
+
+# A tag in a body marks it as HTML, except the few feed2md itself writes into Markdown.
+_HTML_TAG = re.compile(r"(?<!\\)<(?!/?(?:strong|em|del|br)>)(?:[A-Za-z][A-Za-z0-9-]*[\s/>]|/[A-Za-z]|!--)")
+_FENCED = re.compile(r"^ {0,3}(`{3,}|~{3,}).*?^ {0,3}\1[ \t]*$", re.M | re.S)
+_CODE_SPAN = re.compile(r"(`+).+?\1", re.S)
+
+
+def _is_html(body: str) -> bool:
+    if "<" not in body:
+        return False
+    if _HTML_TAG.search(body) is None:
+        return False
+    # feed2md's own Markdown can show tags inside code; look outside code only.
+    if "`" in body:
+        return _HTML_TAG.search(_CODE_SPAN.sub("", _FENCED.sub("", body))) is not None
+    return True
+
+
+def convert(text: str, options: Options | None = None) -> Conversion:
+    """Convert the text of one scraped article. Raises ConversionError, and nothing else,
+    for input that cannot be converted."""
+    options = options or Options()
+    if not isinstance(text, str):
+        raise ConversionError("expected text (str); use convert_bytes for raw file contents")
+    report = Report()
+    for mark in ALL_MARKS:  # internal markers: Unicode noncharacters, never text
+        if mark in text:
+            text = text.replace(mark, "")
+    raw = split_article(text)
+    if not raw.closed:
+        report.warnings.append("front matter has no closing '---'; it ends at the first line that is not YAML")
+    meta = parse_front_matter(raw.front_matter, report.warnings)
+    metadata = normalise(meta, report.changes)
+
+    if _is_html(raw.body):
+        rules = options.rules or default_rules()
+        labels = [str(metadata.get("author", ""))] + [str(c) for c in metadata.get("categories") or []]
+        html, blocks, spans = extract_code(raw.body)
+        cleaned = clean_html(html, rules, labels, options.company_links)
+        body = html_to_markdown(cleaned.html, blocks, spans)
+        report.sites = cleaned.sites
+        report.company_links_removed = cleaned.company_links_removed
+        report.links_changed = cleaned.links_changed
+        report.unsafe_removed = cleaned.unsafe_removed
+        report.media_linked = cleaned.media_linked
+        if cleaned.companies:
+            metadata["companies"] = cleaned.companies
+    else:
+        report.body_kind = "markdown"
+        body = normalise_markdown(raw.body)
+
+    front = dump_front_matter(metadata)
+    if front and body:
+        out = front + "\n" + body
+    else:
+        out = front + body
+    return Conversion(text=out, metadata=metadata, body=body, report=report)
+
+
+def convert_bytes(data: bytes, options: Options | None = None) -> Conversion:
+    """Convert a file's raw bytes (any common encoding; see article.decode)."""
+    text, encoding = decode(data)
+    result = convert(text, options)
+    result.report.encoding = encoding
+    return result

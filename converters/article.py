@@ -1,0 +1,97 @@
+"""Reading a scraped article: bytes to text, text to (front matter, body).
+
+This module owns the file format the scrapers write: optional blank lines, YAML front matter
+between `---` lines (sometimes left unclosed), then the page's body. It does no YAML parsing
+(see metadata.py) and no HTML work (see clean.py).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+from .errors import ConversionError
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_FENCE = re.compile(r"^-{3,}[ \t]*$")
+_END = re.compile(r"^(?:-{3,}|\.\.\.)[ \t]*$")
+# A front-matter line: `key: value`, a list item, or an indented/continued value.
+_YAML_LINE = re.compile(r"^(?:[A-Za-z_][\w .-]*:(?:\s|$)|\s+\S|-(?:\s|$)|\s*$|#)")
+
+
+@dataclass(frozen=True)
+class RawArticle:
+    """The two parts of a scraped file, still as text."""
+
+    front_matter: str | None  # None: the file has no front matter
+    body: str
+    closed: bool = True  # False: the front matter had no closing `---`
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Decode a file's bytes; returns (text, encoding used).
+
+    UTF-8 (with or without BOM) and UTF-16/32 with BOM are taken as such; anything else is
+    handed to charset-normalizer (GB18030/GBK files from old scrapers). Binary junk raises.
+    """
+    if not data:
+        raise ConversionError("empty file")
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(name), name.replace("-sig", "") + " (BOM)"
+            except UnicodeDecodeError as exc:
+                raise ConversionError(f"not valid {name}: {exc.reason} at byte {exc.start}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
+        if _looks_binary(text):
+            raise ConversionError("binary file (control bytes), not a text article")
+        return text, "utf-8"
+    from charset_normalizer import from_bytes  # lazy: only odd files pay for it
+
+    best = from_bytes(data).best()
+    if best is None or best.encoding is None:
+        raise ConversionError("undecodable bytes: not UTF-8 and no text encoding fits")
+    text = str(best)
+    if _looks_binary(text):
+        raise ConversionError("binary file (control bytes), not a text article")
+    return text, best.encoding
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:8192]
+    if not sample:
+        return False
+    controls = sum(1 for ch in sample if ch < "\x20" and ch not in "\t\n\r\f\x00")
+    nuls = sample.count("\x00")
+    # NUL bytes sprinkled in text are tolerated (and removed); mostly-control content is not text.
+    return controls / len(sample) > 0.05 or nuls / len(sample) > 0.3
+
+
+def split_article(text: str) -> RawArticle:
+    """Split a scraped file into front matter and body."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    stripped = text.lstrip(" \t\n")
+    lines = stripped.split("\n")
+    if not lines or not _FENCE.match(lines[0]):
+        return RawArticle(None, text)
+    for i in range(1, len(lines)):
+        if _END.match(lines[i]):
+            return RawArticle("\n".join(lines[1:i]), "\n".join(lines[i + 1 :]))
+    # No closing line: the front matter runs while lines look like YAML.
+    end = 1
+    while end < len(lines) and _YAML_LINE.match(lines[end]) and not lines[end].lstrip().startswith("<"):
+        end += 1
+    return RawArticle("\n".join(lines[1:end]), "\n".join(lines[end:]), closed=False)

@@ -1,0 +1,168 @@
+"""HTML cleaning: one parse with selectolax (lexbor), site rules applied, clean HTML out.
+
+This module owns everything done to the article's HTML *before* it becomes Markdown:
+dropping site chrome, unwrapping tracking anchors (36kr company links), cleaning link and
+image URLs, turning media Markdown cannot embed into links, and refusing script URLs.
+Which selectors and parameters count as noise is data (`rules.toml`), not code.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+
+from selectolax.lexbor import LexborHTMLParser
+
+from .errors import ConversionError
+from .rules import ActiveRules, RuleSet
+from .urls import clean_url, host_of, is_safe
+
+
+class CompanyLinks(str, Enum):
+    """What to do with tracked company links (36kr `a.project-link`)."""
+
+    TEXT = "text"  # replace the anchor by its text (default)
+    LIST = "list"  # text, and list the companies under the front-matter key `companies`
+    LINK = "link"  # keep an ordinary link, without tracking attributes or parameters
+
+
+@dataclass
+class CleanResult:
+    html: str
+    sites: tuple[str, ...] = ()
+    companies: list[dict[str, str]] = field(default_factory=list)
+    company_links_removed: int = 0
+    links_changed: int = 0
+    unsafe_removed: int = 0
+    media_linked: int = 0
+
+
+_LAZY_SRC = ("data-src", "data-original", "data-actualsrc", "data-original-src", "data-lazy-src")
+_MEDIA = "iframe, video, audio, embed[src], object[data]"
+_SPACE = re.compile(r"\s+")
+
+
+def _select(tree: LexborHTMLParser, selectors: tuple[str, ...]) -> list:
+    if not selectors:
+        return []
+    try:
+        return tree.css(", ".join(selectors))
+    except Exception as exc:  # selectolax raises a bare Exception/ValueError for a bad selector
+        raise ConversionError(f"invalid CSS selector in site rules ({', '.join(selectors)}): {exc}") from None
+
+
+def _text(node) -> str:
+    return _SPACE.sub(" ", node.text(deep=True) or "").strip()
+
+
+def clean_html(body: str, rules: RuleSet, labels: list[str], company_links: CompanyLinks = CompanyLinks.TEXT) -> CleanResult:
+    """Clean one article body (an HTML fragment) under the site rules that apply to it.
+
+    `labels` are the article's author and categories, used to recognise its site.
+    """
+    tree = LexborHTMLParser(body)
+    root = tree.body
+    if root is None:
+        return CleanResult(html="")
+    links = root.css("a[href]")
+    images = root.css("img")
+    hosts = {host_of(a.attributes.get("href") or "") for a in links}
+    hosts.update(host_of(img.attributes.get("src") or "") for img in images)
+    active = rules.select(labels, hosts - {""})
+    result = CleanResult(html="", sites=active.sites)
+
+    for node in _select(root, active.drop):
+        node.decompose()
+    for node in _select(root, active.companies):
+        _company(node, active, company_links, result)
+    for node in _select(root, active.unwrap):
+        node.unwrap()
+
+    for node in root.css("a[href]"):
+        _link(node, active, result)
+    for node in root.css("img"):
+        _image(node, active, result)
+    for node in root.css(_MEDIA):
+        _media(node, active, result)
+
+    result.html = root.inner_html or ""
+    return result
+
+
+def _company(node, active: ActiveRules, mode: CompanyLinks, result: CleanResult) -> None:
+    result.company_links_removed += 1
+    attrs = node.attributes
+    if mode is CompanyLinks.LINK:
+        href = clean_url(attrs.get("href") or "", active)
+        for name in list(attrs):
+            del node.attrs[name]
+        if href and is_safe(href):
+            node.attrs["href"] = href
+            return
+    elif mode is CompanyLinks.LIST:
+        entry = {"name": (attrs.get("data-name") or _text(node)).strip()}
+        if attrs.get("data-id"):
+            entry["id"] = attrs["data-id"]
+        if attrs.get("href"):
+            entry["url"] = clean_url(attrs["href"], active)
+        if entry["name"] and entry not in result.companies:
+            result.companies.append(entry)
+    node.unwrap()
+
+
+def _link(node, active: ActiveRules, result: CleanResult) -> None:
+    href = node.attributes.get("href") or ""
+    if not is_safe(href):
+        result.unsafe_removed += 1
+        node.unwrap()
+        return
+    if not _text(node) and node.css_first("img") is None:
+        node.decompose()  # an empty anchor shows nothing; its Markdown would be `[](url)`
+        return
+    cleaned = clean_url(href, active)
+    if cleaned != href:
+        result.links_changed += 1
+    attrs = node.attrs
+    for name in list(attrs):
+        del attrs[name]
+    attrs["href"] = cleaned
+
+
+def _image(node, active: ActiveRules, result: CleanResult) -> None:
+    attrs = node.attributes
+    src = attrs.get("src") or ""
+    if not src.strip() or src.startswith("data:image/gif") or src.startswith("data:image/svg"):
+        src = next((attrs[k] for k in _LAZY_SRC if attrs.get(k)), src)
+    if not src.strip() or not is_safe(src, image=True):
+        if src.strip():
+            result.unsafe_removed += 1
+        alt = _SPACE.sub(" ", attrs.get("alt") or "").strip()
+        node.replace_with(alt) if alt else node.decompose()
+        return
+    alt = _SPACE.sub(" ", attrs.get("alt") or "").strip()
+    cleaned = src if src.startswith("data:") else clean_url(src, active)
+    if cleaned != src:
+        result.links_changed += 1
+    for name in list(attrs):
+        del node.attrs[name]
+    node.attrs["src"] = cleaned
+    if alt:
+        node.attrs["alt"] = alt
+
+
+def _media(node, active: ActiveRules, result: CleanResult) -> None:
+    attrs = node.attributes
+    src = attrs.get("src") or attrs.get("data") or ""
+    if not src:
+        source = node.css_first("source[src]")
+        src = source.attributes.get("src") or "" if source is not None else ""
+    if not src or not is_safe(src):
+        node.decompose()
+        return
+    url = clean_url(src, active)
+    label = _SPACE.sub(" ", attrs.get("title") or "").strip() or url
+    link = LexborHTMLParser(f'<p><a href="{html.escape(url)}">{html.escape(label)}</a></p>').css_first("p")
+    node.replace_with(link)
+    result.media_linked += 1

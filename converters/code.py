@@ -1,0 +1,112 @@
+"""Code blocks and inline code: taken out of the raw HTML before any parser sees it.
+
+Scraped pages leave `<` unescaped inside `<pre>`/`<code>` (`Record<string, any>`, `<input>`,
+JSX). Every HTML parser turns those into tags and the author's code is gone, so code is cut
+out of the raw text first, reduced to the text the author wrote (highlight spans removed,
+`<br>` as newline, entities decoded, other `<…>` kept), and replaced by a placeholder that
+passes untouched through cleaning and html2text. The Markdown renderer puts the code back as
+a fenced block or code span with the right fence length and the language kept.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+# Private-use noncharacters (U+FDD0..U+FDEF are reserved for exactly this kind of internal
+# use); the converter removes any that appear in the input before using them.
+BLOCK_MARK = "\ufdd0"
+INLINE_MARK = "\ufdd1"
+
+_PRE = re.compile(r"<pre\b([^>]*)>(.*?)</pre\s*>", re.S | re.I)
+_CODE = re.compile(r"<code\b([^>]*)>(.*?)</code\s*>", re.S | re.I)
+_BR = re.compile(r"<br\s*/?>", re.I)
+# Markup that highlighters and editors wrap around code; anything else in `<…>` is code text.
+_FORMAT_TAG = re.compile(
+    r"</?(?:span|code|b|i|em|strong|s|u|font|a|p|div|section|small|sub|sup|mark|del|ins)\b[^<>]*>", re.I
+)
+_CHROME = re.compile(
+    r'<(span|div|button)\b[^>]*class="[^"]*\b(?:copy-code-btn|code-block-extension-header)\b[^"]*"[^>]*>.*?</\1>',
+    re.S | re.I,
+)
+_LANG_PATTERNS = (
+    re.compile(r'\blang(?:uage)?-([A-Za-z0-9_+#.-]+)'),
+    re.compile(r'\b(?:data-)?lang(?:uage)?\s*=\s*["\']?([A-Za-z0-9_+#.-]+)', re.I),
+    re.compile(r'\bbrush:\s*([A-Za-z0-9_+#-]+)'),
+)
+_NOT_LANGUAGES = {"none", "plain", "plaintext", "text", "txt", "nohighlight", "undefined", "null"}
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    text: str
+    language: str = ""
+
+
+def author_code(raw: str) -> str:
+    """The code as the author wrote it, from the raw HTML inside `<pre>` or `<code>`."""
+    text = _FORMAT_TAG.sub("", _BR.sub("\n", _CHROME.sub("", raw)))
+    return html.unescape(text)
+
+
+def language_of(attrs: str) -> str:
+    """Language named by a `<pre>`/`<code>` attribute string (`class="language-js"`, `lang="ts"`, …)."""
+    for pattern in _LANG_PATTERNS:
+        match = pattern.search(attrs)
+        if match and match.group(1).lower() not in _NOT_LANGUAGES:
+            return match.group(1).lower()
+    return ""
+
+
+def extract_code(body: str) -> tuple[str, list[CodeBlock], list[str]]:
+    """Replace code in raw HTML by placeholders.
+
+    Returns the HTML with placeholders, the code blocks, and the inline code strings.
+    A block placeholder is its own paragraph; an inline one stays in the running text.
+    """
+    blocks: list[CodeBlock] = []
+    spans: list[str] = []
+
+    def take_block(match: re.Match) -> str:
+        attrs, inner = match.group(1), match.group(2)
+        inner_code = _CODE.match(inner.strip())
+        language = language_of(attrs) or (language_of(inner_code.group(1)) if inner_code else "")
+        text = author_code(inner)
+        if text.startswith("\n"):  # HTML drops one newline right after <pre>
+            text = text[1:]
+        blocks.append(CodeBlock(text.rstrip("\n"), language))
+        return f"<p>{BLOCK_MARK}{len(blocks) - 1}{BLOCK_MARK}</p>"
+
+    def take_span(match: re.Match) -> str:
+        spans.append(author_code(match.group(2)))
+        return f"{INLINE_MARK}{len(spans) - 1}{INLINE_MARK}"
+
+    if "<pre" in body or "<PRE" in body:
+        body = _PRE.sub(take_block, body)
+    if "<code" in body or "<CODE" in body:
+        body = _CODE.sub(take_span, body)
+    return body, blocks, spans
+
+
+def fenced(block: CodeBlock, prefix: str = "") -> str:
+    """A fenced code block, each line under `prefix` (list indentation, `> `)."""
+    lines = [line.rstrip() for line in block.text.split("\n")]
+    longest = max((len(run) for run in re.findall(r"`{3,}", block.text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    out = [fence + block.language] + lines + [fence]
+    return "\n".join((prefix + line).rstrip() if line else prefix.rstrip() for line in out)
+
+
+def code_span(text: str) -> str:
+    """An inline code span holding `text` exactly (CommonMark's backtick-run rules)."""
+    text = re.sub(r"\s*\n\s*", " ", text)
+    if not text.strip():
+        return text  # an empty or blank span renders as nothing useful; keep the spacing
+    runs = {len(r) for r in re.findall(r"`+", text)}
+    ticks = 1
+    while ticks in runs:
+        ticks += 1
+    fence = "`" * ticks
+    pad = " " if text.startswith("`") or text.endswith("`") or (text.startswith(" ") and text.endswith(" ")) else ""
+    return f"{fence}{pad}{text}{pad}{fence}"

@@ -1,0 +1,392 @@
+"""Markdown rendering: clean HTML in, CommonMark/GFM out, via a configured html2text.
+
+This module owns the Markdown syntax. html2text walks the HTML; a small subclass replaces the
+parts of its output that are wrong for this job (CJK spacing, emphasis next to CJK
+punctuation, escaping, hard breaks, code). Where a decision needs to see text that comes
+*after* the tag (emphasis flanking, line starts), the subclass writes a private marker and a
+post-pass over the finished text decides.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from html.parser import HTMLParser
+
+import html2text
+
+from .code import BLOCK_MARK, INLINE_MARK, CodeBlock, code_span, fenced
+
+# Markers (Unicode noncharacters; stripped from the input beforehand).
+LINE_MARK = "\ufdd2"  # "this text may begin a line": escape it there
+BREAK_MARK = "\ufdd3"  # a hard line break, kept only where a line follows in the same block
+_OPEN = {"strong": "\ufdd4", "em": "\ufdd5", "del": "\ufdd6"}
+_CLOSE = {"strong": "\ufdd7", "em": "\ufdd8", "del": "\ufdd9"}
+_MARK_KIND = {**{v: (k, True) for k, v in _OPEN.items()}, **{v: (k, False) for k, v in _CLOSE.items()}}
+_DELIMITER = {"strong": "**", "em": "*", "del": "~~"}
+ALL_MARKS = BLOCK_MARK + INLINE_MARK + LINE_MARK + BREAK_MARK + "".join(_OPEN.values()) + "".join(_CLOSE.values())
+
+_EMPHASIS_TAGS = {"strong": "strong", "b": "strong", "em": "em", "i": "em", "cite": "em", "dfn": "em",
+                  "del": "del", "s": "del", "strike": "del"}
+# Tags html2text would mishandle that only carry presentation: ignored, their text kept.
+_PLAIN_TAGS = {"u", "ins", "mark", "font", "small", "big", "abbr", "acronym", "span", "label", "time", "sup", "sub"}
+# Block elements html2text does not know; they separate paragraphs like a <div>.
+_BLOCK_TAGS = {"section", "article", "header", "footer", "aside", "main", "nav", "figure", "figcaption",
+               "details", "summary", "center", "address", "hgroup", "fieldset", "legend", "caption", "dt",
+               "dd", "dl", "picture", "video", "audio", "canvas", "map", "iframe", "noscript", "frame"}
+
+_CJK = "\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u31a0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+# A line break between two CJK characters is not a word space (CSS Text 3 segment breaks).
+_CJK_BREAK = re.compile(f"(?<=[{_CJK}])[ \t]*\n\\s*(?=[{_CJK}])")
+_INLINE_SPECIAL = re.compile(r"[\\`*_\[\]~]|<(?=[A-Za-z/!?])|&(?=#?[A-Za-z0-9]+;)")
+_LINE_START = re.compile(r"^(\s*)(?:(#{1,6}|[-+](?=\s|-|$)|[>=])|(\d{1,9})([.)])(?=\s|$))")
+
+
+def _escape(text: str, in_table: bool) -> str:
+    text = _INLINE_SPECIAL.sub(lambda m: "\\" + m.group(0), text)
+    if in_table:
+        text = text.replace("|", "\\|")
+    # Block syntax only matters where the text ends up at the start of a line; mark it here,
+    # decide once the line is known (see _resolve_line_starts).
+    match = _LINE_START.match(text)
+    if match:
+        if match.group(2):
+            pos = match.start(2)
+        else:
+            pos = match.start(4)
+        text = text[:pos] + LINE_MARK + text[pos:]
+    return text
+
+
+class _Writer(html2text.HTML2Text):
+    """html2text configured for faithful CommonMark, with the fixes this job needs."""
+
+    def __init__(self) -> None:
+        super().__init__(bodywidth=0)
+        # Decoded text arrives in whole runs, so escaping sees `&lt;tag&gt;` as `<tag>`.
+        self.convert_charrefs = True
+        self.unicode_snob = True  # keep “”, —, é … as they are, never ASCII look-alikes
+        self.inline_links = True
+        self.wrap_links = False
+        self.wrap_list_items = False
+        self.ul_item_mark = "-"
+        self.use_automatic_links = True
+        self.images_to_alt = False
+        self.table_depth = 0
+        self.last_char = ""  # last non-space character of text written so far
+        self.pending_space = False  # a line break after CJK text, not yet known to be a space
+
+    # -- tags ---------------------------------------------------------------------------
+    def handle_tag(self, tag: str, attrs: dict, start: bool) -> None:
+        if tag in _BLOCK_TAGS:
+            tag = "div"
+        kind = _EMPHASIS_TAGS.get(tag)
+        if kind is not None:
+            if start and self.maybe_automatic_link is not None:
+                # html2text writes a link's `[` lazily, at its first output; do it now so the
+                # emphasis marker lands inside the link text.
+                self.o("[")
+                self.maybe_automatic_link = None
+                self.empty_link = False
+            self.o(_OPEN[kind] if start else _CLOSE[kind])
+            return
+        if tag in _PLAIN_TAGS:
+            return
+        if tag == "br":
+            if start:
+                self._hard_break()
+            return
+        if tag in ("table", "tr", "td", "th") and tag == "table":
+            self.table_depth += 1 if start else -1
+        if tag in ("p", "div") and self.list and not self.table_depth:
+            # Paragraphs inside a list item: a blank line would end the item, so break the line.
+            if not start:
+                self._hard_break()
+            return
+        if tag == "pre":  # only code placeholders remain: see code.extract_code
+            return
+        super().handle_tag(tag, attrs, start)
+
+    def _hard_break(self) -> None:
+        if self.table_depth:
+            self.o("<br>")  # the only line break a GFM table cell can hold
+        elif self.inheader:
+            self.o(" ")
+        else:
+            quote = ">" * self.blockquote + " " if self.blockquote else ""
+            self.o(BREAK_MARK + "\n" + quote)
+            self.last_char = "\n"
+
+    # -- text ---------------------------------------------------------------------------
+    def handle_data(self, data: str, entity_char: bool = False) -> None:
+        if not data or self.quiet:
+            return
+        if BLOCK_MARK in data or INLINE_MARK in data:
+            self._placeholder(data)
+            return
+        data = _CJK_BREAK.sub("", data)
+        starts_cjk = bool(_CJK_CHAR.match(data.lstrip()[:1]))
+        if self.pending_space:
+            self.pending_space = False
+            if not starts_cjk and data[:1] not in (" ", "\t", "\n"):
+                data = " " + data
+        if "\n" in data[: len(data) - len(data.lstrip())] and starts_cjk and _CJK_CHAR.match(self.last_char):
+            data = data.lstrip()
+        stripped = data.rstrip()
+        if stripped and "\n" in data[len(stripped):] and _CJK_CHAR.match(stripped[-1]):
+            data = stripped
+            self.pending_space = True
+        if stripped:
+            self.last_char = stripped[-1]
+        # html2text's own "space after emphasis" logic adds spaces before CJK: switch it off.
+        self.stressed = self.preceding_stressed = False
+        super().handle_data(_escape(data, self.table_depth > 0), entity_char=True)
+
+    def _placeholder(self, data: str) -> None:
+        for piece in re.split(f"([{BLOCK_MARK}{INLINE_MARK}]\\d+[{BLOCK_MARK}{INLINE_MARK}])", data):
+            if not piece:
+                continue
+            if piece[0] in (BLOCK_MARK, INLINE_MARK) and piece[-1] == piece[0]:
+                if self.maybe_automatic_link is not None:
+                    self.o("[")
+                    self.maybe_automatic_link = None
+                    self.empty_link = False
+                self.o(piece)
+                self.last_char = "`"
+            else:
+                self.handle_data(piece)
+
+
+def html_to_markdown(html: str, blocks: list[CodeBlock], spans: list[str]) -> str:
+    """Render cleaned HTML (with code placeholders) to normalised Markdown."""
+    writer = _Writer()
+    raw = writer.handle(html)
+    text = _layout(raw)
+    text = _INLINE_PLACEHOLDER.sub(lambda m: code_span(spans[int(m.group(1))]), text)
+    text = _resolve_emphasis(text)
+    text = _resolve_line_starts(text)
+    text = _resolve_breaks(text)
+    text = _BLOCK_PLACEHOLDER.sub(lambda m: "\n" + fenced(blocks[int(m.group(2))], m.group(1)) + "\n", text)
+    text = _INLINE_BLOCK_PLACEHOLDER.sub(lambda m: code_span(blocks[int(m.group(1))].text), text)
+    return _final_layout(text)
+
+
+# -- post-passes ----------------------------------------------------------------------------
+_INLINE_PLACEHOLDER = re.compile(f"{INLINE_MARK}(\\d+){INLINE_MARK}")
+_BLOCK_PLACEHOLDER = re.compile(f"^([ \\t>]*){BLOCK_MARK}(\\d+){BLOCK_MARK}[ \\t{BREAK_MARK}]*$", re.M)
+_INLINE_BLOCK_PLACEHOLDER = re.compile(f"{BLOCK_MARK}(\\d+){BLOCK_MARK}")
+_TRAILING_SPACE = re.compile(r"[ \t\u00a0]+$", re.M)
+_BLANK_RUN = re.compile(r"\n{3,}")
+_EMPTY_HEADING = re.compile(r"^#{1,6}$\n?", re.M)
+
+
+def _layout(text: str) -> str:
+    text = text.replace("&nbsp_place_holder;", " ")
+    text = _TRAILING_SPACE.sub("", text)
+    text = _EMPTY_HEADING.sub("", text)
+    return text
+
+
+def _final_layout(text: str) -> str:
+    lines = text.split("\n")
+    out: list[str] = []
+    fence = ""
+    for line in lines:
+        stripped = line.lstrip(" >")
+        if fence:
+            out.append(line)
+            if stripped.startswith(fence) and stripped.strip("`") == "":
+                fence = ""
+            continue
+        if stripped.startswith("```"):
+            fence = stripped[: len(stripped) - len(stripped.lstrip("`"))]
+        line = line.rstrip()
+        if line.strip(" >") == "" and line.strip():
+            line = line.strip()  # an empty quote line is just ">"
+        if not line.strip() and (not out or not out[-1].strip()):
+            continue  # no runs of blank lines, none at the start
+        if line == ">" and out and out[-1].strip() == "" :
+            continue
+        out.append(line)
+    while out and not out[-1].strip():
+        out.pop()
+    # quotes: drop ">" lines that open or close a quote, or repeat
+    cleaned: list[str] = []
+    for i, line in enumerate(out):
+        if line == ">":
+            prev = cleaned[-1] if cleaned else ""
+            nxt = out[i + 1] if i + 1 < len(out) else ""
+            if not prev.startswith(">") or not nxt.startswith(">") or prev == ">":
+                continue
+        cleaned.append(line)
+    return "\n".join(cleaned) + "\n" if cleaned else ""
+
+
+def _is_punct(char: str, symbols: bool) -> bool:
+    if not char:
+        return False
+    if char in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~":
+        return True
+    category = unicodedata.category(char)
+    return category[0] == "P" or (symbols and category[0] == "S")
+
+
+def _flanks(before: str, after: str, opening: bool) -> bool:
+    """CommonMark's flanking rule for a `*`/`~` run between `before` and `after` ('' = edge),
+    under both the P-only (spec ≤ 0.30) and P+S (0.31) definitions of punctuation."""
+    for symbols in (False, True):
+        inner, outer = (after, before) if opening else (before, after)
+        if not inner or inner.isspace():
+            return False
+        if _is_punct(inner, symbols) and not (not outer or outer.isspace() or _is_punct(outer, symbols)):
+            return False
+    return True
+
+
+def _resolve_emphasis(text: str) -> str:
+    if not any(m in text for m in _MARK_KIND):
+        return text
+    return "\n\n".join(_resolve_block_emphasis(block) for block in text.split("\n\n"))
+
+
+def _resolve_block_emphasis(block: str) -> str:
+    # Tokens: plain strings, and [kind, opening] lists for markers.
+    tokens: list = []
+    for piece in re.split(f"([{''.join(_MARK_KIND)}])", block):
+        if piece in _MARK_KIND:
+            kind, opening = _MARK_KIND[piece]
+            tokens.append([kind, opening])
+        elif piece:
+            tokens.append(piece)
+    # Pair markers; nested repeats of an open kind and unmatched markers are dropped.
+    pairs: list[tuple[int, int]] = []
+    open_at: dict[str, int] = {}
+    depth: dict[str, int] = {}
+    keep = [True] * len(tokens)
+    for i, tok in enumerate(tokens):
+        if isinstance(tok, str):
+            continue
+        kind, opening = tok
+        if opening:
+            depth[kind] = depth.get(kind, 0) + 1
+            if depth[kind] == 1:
+                open_at[kind] = i
+            else:
+                keep[i] = False
+        else:
+            if depth.get(kind, 0) == 0:
+                keep[i] = False
+                continue
+            depth[kind] -= 1
+            if depth[kind] == 0:
+                pairs.append((open_at.pop(kind), i))
+            else:
+                keep[i] = False
+    for kind, i in open_at.items():
+        keep[i] = False
+    tokens = [t if keep[i] else "" for i, t in enumerate(tokens)]
+    pairs.sort()
+    # Merge `</b><b>` with nothing between, drop empty emphasis, move inner spaces outside.
+    for k, (o, c) in enumerate(pairs):
+        inner = "".join(t for t in tokens[o + 1 : c] if isinstance(t, str))
+        if not inner.strip():
+            tokens[o] = tokens[c] = ""
+            continue
+        for n, (o2, c2) in enumerate(pairs[k + 1 :], start=k + 1):
+            if tokens[o2] and tokens[o2][0] == tokens[c][0] and all(t == "" for t in tokens[c + 1 : o2]):
+                tokens[c] = tokens[o2] = ""
+                pairs[n] = (o, c2)
+                break
+    rendered = _render_pairs(tokens, [(o, c) for o, c in pairs if tokens[o] and tokens[c]])
+    return "".join(rendered)
+
+
+def _render_pairs(tokens: list, pairs: list[tuple[int, int]]) -> list[str]:
+    out = [t if isinstance(t, str) else "" for t in tokens]
+    for o, c in pairs:
+        kind = tokens[o][0]
+        # whitespace just inside the markers goes outside them
+        j = o + 1
+        while j < c and isinstance(tokens[j], str) and tokens[j] != "" and not tokens[j].strip():
+            j += 1
+        lead_text = out[o + 1] if o + 1 < c else ""
+        if lead_text and lead_text != lead_text.lstrip():
+            out[o] = lead_text[: len(lead_text) - len(lead_text.lstrip())] + out[o]
+            out[o + 1] = lead_text.lstrip()
+        tail_text = out[c - 1] if c - 1 > o else ""
+        if tail_text and tail_text != tail_text.rstrip():
+            out[c] = out[c] + tail_text[len(tail_text.rstrip()) :]
+            out[c - 1] = tail_text.rstrip()
+        out[o] = out[o] + _OPEN[kind]
+        out[c] = _CLOSE[kind] + out[c]
+    text = "".join(out)
+    # Now decide, marker by marker, with the final neighbours known.
+    result: list[str] = []
+    stack: list[tuple[str, int]] = []
+    chars = text
+    decisions: dict[int, str] = {}
+    for i, ch in enumerate(chars):
+        if ch in _MARK_KIND:
+            kind, opening = _MARK_KIND[ch]
+            if opening:
+                stack.append((kind, i))
+            elif stack:
+                _, start = stack.pop()
+                ok = _flanks(_neighbour(chars, start, -1), _neighbour(chars, start, 1), True) and _flanks(
+                    _neighbour(chars, i, -1), _neighbour(chars, i, 1), False
+                )
+                decisions[start] = _DELIMITER[kind] if ok else f"<{kind}>"
+                decisions[i] = _DELIMITER[kind] if ok else f"</{kind}>"
+    for i, ch in enumerate(chars):
+        result.append(decisions.get(i, "") if ch in _MARK_KIND else ch)
+    return result
+
+
+def _neighbour(text: str, index: int, step: int) -> str:
+    """The character next to a marker, seen through adjacent markers (which render as `*`)."""
+    i = index + step
+    while 0 <= i < len(text):
+        ch = text[i]
+        if ch in _MARK_KIND:
+            return "*"
+        if ch == "\n":
+            return " "
+        return ch
+    return ""
+
+
+_LINE_MARK_AT_START = re.compile(
+    f"^((?:[ \\t]*(?:>|[-*+](?=[ \\t])|\\d{{1,9}}[.)](?=[ \\t]))[ \\t]*)*[ \\t]*\\d{{0,9}}){LINE_MARK}", re.M
+)
+
+
+def _resolve_line_starts(text: str) -> str:
+    if LINE_MARK not in text:
+        return text
+    return _LINE_MARK_AT_START.sub(lambda m: m.group(1) + "\\", text).replace(LINE_MARK, "")
+
+
+_NEW_BLOCK = re.compile(f"^[ \\t>]*(?:[-*+] |\\d{{1,9}}[.)] |#{{1,6}} |```|{BLOCK_MARK}|$)")
+
+
+def _resolve_breaks(text: str) -> str:
+    if BREAK_MARK not in text:
+        return text
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if BREAK_MARK not in line:
+            continue
+        body = line.replace(BREAK_MARK, "").rstrip()
+        if not body.strip(" >"):
+            lines[i] = body.strip()  # a line that held only breaks: a paragraph break
+            continue
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        follows = nxt.replace(BREAK_MARK, "").strip(" >") != "" and not _NEW_BLOCK.match(nxt)
+        lines[i] = body + ("\\" if follows and line.rstrip().endswith(BREAK_MARK) else "")
+    return "\n".join(lines)
+
+
+def normalise_markdown(text: str) -> str:
+    """Layout clean-up for a body that is already Markdown (e.g. feed2md's own output)."""
+    return _final_layout(_TRAILING_SPACE.sub("", text.replace("\r\n", "\n")))

@@ -1,0 +1,213 @@
+"""Front matter: parse what scrapers wrote, normalise it, write valid YAML.
+
+This module owns the metadata half of an article: reading the YAML (with python-frontmatter's
+handler, falling back to line-by-line recovery for the invalid YAML scrapers produce),
+normalising dates, lists, strings and the cover image, and serialising it in a stable order.
+Every change it makes is reported as a human-readable note.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import re
+from typing import Any
+
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+try:  # libyaml's C dumper when PyYAML has it
+    from yaml import CSafeDumper as _Dumper
+except ImportError:  # pragma: no cover
+    from yaml import SafeDumper as _Dumper
+
+KEY_ORDER = ("title", "date", "author", "categories")
+LIST_KEYS = ("categories", "tags")
+IMAGE_KEYS = ("headimg", "thumbnail")
+_handler = YAMLHandler()
+_KEY_LINE = re.compile(r"^([A-Za-z_][\w.-]*)\s*:\s?(.*)$")
+_ITEM_LINE = re.compile(r"^\s*-\s*(.*)$")
+_BULLETS = re.compile(r"^(?:[-—–•·*]\s*)+")
+_PLACEHOLDER_IMAGE = re.compile(r"(?:picsum\.photos|placehold\.it|placeholder\.com|dummyimage\.com|via\.placeholder)", re.I)
+_PAGE_URL = re.compile(r"\.(?:s?html?|php|aspx?|jsp)(?:[?#]|$)|^[a-z]+://[^/]+/?(?:[?#]|$)", re.I)
+_NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M:%S")
+
+
+def parse_front_matter(text: str | None, notes: list[str]) -> dict[str, Any]:
+    """YAML front matter text to a dict; invalid YAML is recovered line by line (noted)."""
+    if text is None or not text.strip():
+        return {}
+    try:
+        data = _handler.load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        data = _recover(text)
+        notes.append(f"front matter is not valid YAML{where}; recovered {len(data)} fields line by line")
+        return data
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        notes.append("front matter is not a mapping; kept under `front_matter`")
+        return {"front_matter": data}
+    return {str(k): v for k, v in data.items()}
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
+def _recover(text: str) -> dict[str, Any]:
+    """Best-effort `key: value` / `- item` reading of YAML that a parser refused."""
+    data: dict[str, Any] = {}
+    key = None
+    for line in text.split("\n"):
+        match = _KEY_LINE.match(line)
+        if match and not line.startswith((" ", "\t")):
+            key, value = match.group(1), match.group(2)
+            data[key] = _unquote(value) if value.strip() else []
+            continue
+        item = _ITEM_LINE.match(line)
+        if key is not None and item and isinstance(data.get(key), list):
+            data[key].append(_unquote(item.group(1)))
+        elif key is not None and line.strip() and isinstance(data.get(key), str):
+            data[key] = data[key] + "\n" + line.strip()  # a value continued on the next line
+    for k, v in data.items():
+        if isinstance(v, str):
+            data[k] = _unquote(v)
+        elif v == []:
+            data[k] = None
+    return data
+
+
+def parse_date(value: Any) -> dt.datetime | dt.date | None:
+    """A date from what scrapers write: RFC 2822, ISO 8601, `YYYY-MM-DD HH:MM:SS`, YAML dates."""
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        pass
+    for fmt in _NAIVE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt)
+        except ValueError:
+            pass
+    try:
+        return email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def format_date(value: dt.datetime | dt.date, notes: list[str]) -> str:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+            notes.append("date: no time zone given; taken as UTC")
+        return value.isoformat()
+    return value.isoformat()
+
+
+def _flatten(value: Any) -> list[Any]:
+    if isinstance(value, (list, tuple)):
+        return [x for item in value for x in _flatten(item)]
+    return [value]
+
+
+def _clean_list(key: str, value: Any, notes: list[str]) -> list[str] | None:
+    items = []
+    for item in _flatten(value):
+        if item is None:
+            continue
+        text = _BULLETS.sub("", str(item).strip()).strip() if isinstance(item, str) else str(item)
+        if text and text not in items:
+            items.append(text)
+    if items != value:
+        notes.append(f"{key}: {value!r} -> {items!r}")
+    return items or None
+
+
+def _is_real_image(url: str) -> bool:
+    return bool(url) and not _PLACEHOLDER_IMAGE.search(url) and not _PAGE_URL.search(url)
+
+
+def normalise(meta: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """Normalised metadata: trimmed strings, ISO dates, clean lists, `cover` from headimg/thumbnail."""
+    out: dict[str, Any] = {}
+    for key, value in meta.items():
+        if isinstance(value, str):
+            trimmed = value.strip()
+            if trimmed != value:
+                notes.append(f"{key}: trimmed whitespace")
+            value = trimmed
+        if key in LIST_KEYS:
+            value = _clean_list(key, value, notes) if value is not None else None
+            if value is None:
+                notes.append(f"{key}: empty, dropped")
+                continue
+        out[key] = value
+
+    if "date" in out:
+        parsed = parse_date(out["date"])
+        if parsed is None:
+            if out["date"] in (None, ""):
+                notes.append("date: empty, dropped")
+                del out["date"]
+            else:
+                notes.append(f"date: {out['date']!r} is not a date I can read; kept as written")
+        else:
+            iso = format_date(parsed, notes)
+            if str(out["date"]) != iso and not isinstance(out["date"], (dt.date, dt.datetime)):
+                notes.append(f"date: {out['date']!r} -> {iso}")
+            out["date"] = iso
+
+    images = [(k, out.pop(k)) for k in IMAGE_KEYS if k in out]
+    if images and "cover" not in out:
+        real = next((str(v).strip() for _, v in images if isinstance(v, str) and _is_real_image(v.strip())), "")
+        if real:
+            out["cover"] = real
+    for key, value in images:
+        if out.get("cover") == value:
+            notes.append(f"{key}: became cover")
+        else:
+            notes.append(f"{key}: {value!r} dropped (placeholder, page URL or duplicate of cover)")
+
+    ordered = {k: out[k] for k in KEY_ORDER if k in out}
+    ordered.update((k, v) for k, v in out.items() if k not in ordered)
+    return ordered
+
+
+def dump_front_matter(meta: dict[str, Any]) -> str:
+    """Serialise metadata as YAML between `---` lines, keys in the given order.
+
+    `date` is written as an unquoted ISO 8601 timestamp, which YAML reads as a date; every
+    other value goes through PyYAML's safe dumper, which quotes whatever needs quoting.
+    """
+    if not meta:
+        return ""
+    parts = ["---\n"]
+    for key, value in meta.items():
+        if key == "date" and isinstance(value, str) and parse_date(value) is not None and _is_iso(value):
+            parts.append(f"date: {value}\n")
+            continue
+        if isinstance(value, (dt.date, dt.datetime)):
+            value = value.isoformat()
+        parts.append(yaml.dump({key: value}, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=10**9,
+                               default_flow_style=False))
+    parts.append("---\n")
+    return "".join(parts)
+
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z)?)?$")
+
+
+def _is_iso(value: str) -> bool:
+    return bool(_ISO.match(value))

@@ -1,0 +1,160 @@
+"""Site rules: which markup is noise on which site, loaded from TOML data.
+
+This module owns the *data model* of site-specific cleaning. The rules themselves live in
+`rules.toml` beside it (and in user files passed with `--rules`); nothing here knows about
+any particular site. Adding a site is adding a `[[site]]` entry.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+from .errors import ConversionError
+
+DEFAULT_RULES_PATH = Path(__file__).with_name("rules.toml")
+
+_LIST_FIELDS = ("names", "hosts", "drop", "unwrap", "companies", "strip_params", "keep_params")
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A link wrapper whose real destination is carried in one query parameter."""
+
+    host: str
+    param: str
+    path: str = ""  # empty: any path on that host
+
+    def matches(self, host: str, path: str) -> bool:
+        return host == self.host and (not self.path or path.rstrip("/") == self.path.rstrip("/"))
+
+
+@dataclass(frozen=True)
+class SiteRule:
+    """One `[[site]]` entry of a rules file."""
+
+    name: str
+    always: bool = False
+    names: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
+    unwrap: tuple[str, ...] = ()
+    companies: tuple[str, ...] = ()
+    redirects: tuple[Redirect, ...] = ()
+    strip_params: tuple[str, ...] = ()
+    keep_params: tuple[str, ...] = ()
+    source: str = "built-in"
+
+    def applies_to(self, labels: set[str], hosts: set[str]) -> bool:
+        """True when the article's author/categories or its link hosts identify this site."""
+        if self.always or labels.intersection(self.names):
+            return True
+        return any(h == s or h.endswith("." + s) for h in hosts for s in self.hosts)
+
+
+@dataclass(frozen=True)
+class ActiveRules:
+    """The union of the site rules that apply to one article."""
+
+    sites: tuple[str, ...]
+    drop: tuple[str, ...]
+    unwrap: tuple[str, ...]
+    companies: tuple[str, ...]
+    redirects: tuple[Redirect, ...]
+    strip_params: tuple[str, ...]
+    keep_params: frozenset[str]
+
+    def strips(self, param: str) -> bool:
+        """True when a query parameter is tracking noise under these rules."""
+        name = param.lower()
+        if name in self.keep_params:
+            return False
+        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.strip_params)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """All known site rules, in order; later files override entries of the same name."""
+
+    sites: tuple[SiteRule, ...] = field(default_factory=tuple)
+
+    def select(self, labels: Iterable[str], hosts: Iterable[str]) -> ActiveRules:
+        label_set = {str(label).strip() for label in labels}
+        host_set = set(hosts)
+        chosen = [s for s in self.sites if s.applies_to(label_set, host_set)]
+
+        def union(attr: str) -> tuple:
+            seen: dict = {}
+            for site in chosen:
+                for item in getattr(site, attr):
+                    seen.setdefault(item, None)
+            return tuple(seen)
+
+        return ActiveRules(
+            sites=tuple(s.name for s in chosen),
+            drop=union("drop"),
+            unwrap=union("unwrap"),
+            companies=union("companies"),
+            redirects=union("redirects"),
+            strip_params=union("strip_params"),
+            keep_params=frozenset(union("keep_params")),
+        )
+
+    def merged_with(self, other: "RuleSet") -> "RuleSet":
+        """This rule set with `other`'s entries added; same-named entries are replaced."""
+        by_name = {s.name: s for s in self.sites}
+        for site in other.sites:
+            by_name[site.name] = site
+        return RuleSet(tuple(by_name.values()))
+
+
+def _site_from_table(table: Mapping[str, Any], source: str) -> SiteRule:
+    if not isinstance(table.get("name"), str) or not table["name"].strip():
+        raise ConversionError(f"{source}: every [[site]] needs a name")
+    unknown = set(table) - {"name", "always", "redirects", *_LIST_FIELDS}
+    if unknown:
+        raise ConversionError(f"{source}: site {table['name']!r} has unknown keys: {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {"name": table["name"].strip(), "always": bool(table.get("always", False))}
+    for key in _LIST_FIELDS:
+        items = table.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ConversionError(f"{source}: site {values['name']!r}: {key} must be a list of strings")
+        values[key] = tuple(i.lower() if key in ("hosts", "strip_params", "keep_params") else i for i in items)
+    redirects = []
+    for entry in table.get("redirects", []):
+        if not isinstance(entry, dict) or not {"host", "param"} <= set(entry):
+            raise ConversionError(f"{source}: site {values['name']!r}: each redirect needs host and param")
+        redirects.append(Redirect(host=entry["host"].lower(), param=entry["param"], path=entry.get("path", "")))
+    values["redirects"] = tuple(redirects)
+    return SiteRule(source=source, **values)
+
+
+def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
+    """Parse the TOML text of a rules file into a RuleSet."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConversionError(f"{source}: not valid TOML ({exc})") from None
+    sites = data.get("site", [])
+    if not isinstance(sites, list):
+        raise ConversionError(f"{source}: expected [[site]] tables")
+    return RuleSet(tuple(_site_from_table(t, source) for t in sites))
+
+
+_default: RuleSet | None = None
+
+
+def default_rules() -> RuleSet:
+    """The built-in rules shipped in rules.toml (parsed once per process)."""
+    global _default
+    if _default is None:
+        _default = parse_rules(DEFAULT_RULES_PATH.read_text("utf-8"), source="built-in")
+    return _default
