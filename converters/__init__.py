@@ -26,7 +26,7 @@ from .rules import RuleSet, default_rules, parse_rules
 
 __all__ = [
     "CompanyLinks", "Conversion", "ConversionError", "Options", "Report", "RuleSet",
-    "convert", "convert_bytes", "default_rules", "parse_rules",
+    "convert", "convert_bytes", "decode", "default_rules", "parse_rules",
 ]
 
 

@@ -162,7 +162,8 @@ def _media(node, active: ActiveRules, result: CleanResult) -> None:
         node.decompose()
         return
     url = clean_url(src, active)
-    label = _SPACE.sub(" ", attrs.get("title") or "").strip() or url
+    # A one-character label: the page showed a player, not words; the URL is the link.
+    label = _SPACE.sub(" ", attrs.get("title") or "").strip() or "▶"
     link = LexborHTMLParser(f'<p><a href="{html.escape(url)}">{html.escape(label)}</a></p>').css_first("p")
     node.replace_with(link)
     result.media_linked += 1

@@ -21,7 +21,8 @@ INLINE_MARK = "\ufdd1"
 
 _PRE = re.compile(r"<pre\b([^>]*)>(.*?)</pre\s*>", re.S | re.I)
 _CODE = re.compile(r"<code\b([^>]*)>(.*?)</code\s*>", re.S | re.I)
-_BR = re.compile(r"<br\s*/?>", re.I)
+# A <br> that ends a source line already has its newline: count the break once.
+_BR = re.compile(r"<br\s*/?>\n?", re.I)
 # Markup that highlighters and editors wrap around code; anything else in `<…>` is code text.
 _FORMAT_TAG = re.compile(
     r"</?(?:span|code|b|i|em|strong|s|u|font|a|p|div|section|small|sub|sup|mark|del|ins)\b[^<>]*>", re.I

@@ -134,6 +134,9 @@ class _Writer(html2text.HTML2Text):
         if "\n" in data[: len(data) - len(data.lstrip())] and starts_cjk and _CJK_CHAR.match(self.last_char):
             data = data.lstrip()
         stripped = data.rstrip()
+        if not stripped and "\n" in data and _CJK_CHAR.match(self.last_char):
+            self.pending_space = True  # whitespace between tags, after CJK text
+            return
         if stripped and "\n" in data[len(stripped):] and _CJK_CHAR.match(stripped[-1]):
             data = stripped
             self.pending_space = True
@@ -178,14 +181,12 @@ _BLOCK_PLACEHOLDER = re.compile(f"^([ \\t>]*){BLOCK_MARK}(\\d+){BLOCK_MARK}[ \\t
 _INLINE_BLOCK_PLACEHOLDER = re.compile(f"{BLOCK_MARK}(\\d+){BLOCK_MARK}")
 _TRAILING_SPACE = re.compile(r"[ \t\u00a0]+$", re.M)
 _BLANK_RUN = re.compile(r"\n{3,}")
-_EMPTY_HEADING = re.compile(r"^#{1,6}$\n?", re.M)
+_EMPTY_HEADING = re.compile(r"^#{1,6}$")
 
 
 def _layout(text: str) -> str:
     text = text.replace("&nbsp_place_holder;", " ")
-    text = _TRAILING_SPACE.sub("", text)
-    text = _EMPTY_HEADING.sub("", text)
-    return text
+    return _TRAILING_SPACE.sub("", text)
 
 
 def _final_layout(text: str) -> str:
@@ -202,6 +203,8 @@ def _final_layout(text: str) -> str:
         if stripped.startswith("```"):
             fence = stripped[: len(stripped) - len(stripped.lstrip("`"))]
         line = line.rstrip()
+        if _EMPTY_HEADING.match(line):
+            continue
         if line.strip(" >") == "" and line.strip():
             line = line.strip()  # an empty quote line is just ">"
         if not line.strip() and (not out or not out[-1].strip()):

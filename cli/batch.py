@@ -1,0 +1,285 @@
+"""`feed2md batch`: walk a tree, convert in worker processes, skip what is up to date.
+
+The library does the converting; this module owns the file system side: which files to
+take, where outputs go, the incremental state, parallel workers, and the per-file report.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from feed2md.converters import Conversion, ConversionError, Options, convert, decode
+
+from .io import TEMP_PREFIX, TEMP_SUFFIX, write_atomic
+
+STATE_FILE = ".feed2md-state.json"
+DEFAULT_GLOBS = ("*.md", "*.txt", "*.html")
+
+
+@dataclass(frozen=True)
+class Task:
+    source: Path  # absolute path of the input
+    rel: str  # input path relative to SRC_DIR (posix)
+    output: Path  # absolute path of the output
+    out_rel: str  # output path relative to OUT_DIR (posix)
+
+
+@dataclass
+class Outcome:
+    path: str
+    output: str
+    status: str  # converted | unchanged | failed | would-change
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    encoding: str | None = None
+    stamp: dict | None = None  # state entry for a successful file
+
+
+@dataclass
+class Walk:
+    tasks: list[Task]
+    skipped: list[tuple[str, str]]  # (path, why)
+
+
+def walk(src: Path, out: Path, globs: tuple[str, ...]) -> Walk:
+    """Every input under `src` matching `globs`, with its output path under `out`.
+
+    Symlinks that lead out of `src` are skipped (not read); directory symlinks are not
+    followed (no loops); `out` is never walked even when it lies inside `src`.
+    """
+    src_real = Path(os.path.realpath(src))
+    out_real = Path(os.path.realpath(out))
+    tasks: list[Task] = []
+    skipped: list[tuple[str, str]] = []
+    claimed: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(src_real):
+        here = Path(dirpath)
+        keep = []
+        for name in sorted(dirnames):
+            full = here / name
+            if full == out_real or name.startswith("."):
+                continue
+            if full.is_symlink():
+                skipped.append((str(full.relative_to(src_real)), "directory symlink not followed"))
+                continue
+            keep.append(name)
+        dirnames[:] = keep
+        for name in sorted(filenames):
+            if name.startswith(".") or not any(fnmatch.fnmatch(name, g) for g in globs):
+                continue
+            full = here / name
+            rel = full.relative_to(src_real).as_posix()
+            if full.is_symlink():
+                target = Path(os.path.realpath(full))
+                if src_real not in target.parents:
+                    skipped.append((rel, "symlink leads outside the source folder; skipped"))
+                    continue
+            out_rel = str(Path(rel).with_suffix(".md").as_posix())
+            if out_rel in claimed:  # a.txt and a.md in one folder: keep both, by full name
+                out_rel = rel + ".md"
+            claimed[out_rel] = rel
+            tasks.append(Task(full, rel, out_real / out_rel, out_rel))
+    return Walk(tasks, skipped)
+
+
+def remove_stale_temporaries(out: Path) -> None:
+    """Temporary files left by a run that was killed mid-write."""
+    if not out.is_dir():
+        return
+    for dirpath, _, filenames in os.walk(out):
+        for name in filenames:
+            if name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX):
+                try:
+                    os.unlink(os.path.join(dirpath, name))
+                except OSError:
+                    pass
+
+
+# -- incremental state -----------------------------------------------------------------------
+def load_state(out: Path, key: str) -> dict:
+    try:
+        data = json.loads((out / STATE_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("files"), dict):
+        return {}
+    return data["files"]
+
+
+def save_state(out: Path, key: str, files: dict) -> None:
+    payload = json.dumps({"key": key, "files": files}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    write_atomic(out / STATE_FILE, payload.encode("utf-8"))
+
+
+def _stat_pair(path: Path) -> list[int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def is_fresh(task: Task, entry: dict | None) -> bool:
+    """True when the recorded conversion of this input is still what is on disk."""
+    if not entry:
+        return False
+    return entry.get("in") == _stat_pair(task.source) and entry.get("out") == _stat_pair(task.output)
+
+
+# -- one file --------------------------------------------------------------------------------
+_options: Options | None = None
+_check = False
+_verify = False
+
+
+def init_worker(options: Options, check: bool, verify: bool) -> None:
+    global _options, _check, _verify
+    _options, _check, _verify = options, check, verify
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    ignore_file_size_signal()
+
+
+def ignore_file_size_signal() -> None:
+    # Past `ulimit -f`, write() should fail with EFBIG for that one file, not kill the process.
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def process(task: Task) -> Outcome:
+    """Convert one input; write its output only when the bytes change (never in check mode)."""
+    outcome = Outcome(path=task.rel, output=task.out_rel, status="failed")
+    try:
+        data = task.source.read_bytes()
+        text, encoding = decode(data)
+        result: Conversion = convert(text, _options)
+        outcome.encoding = encoding
+        outcome.warnings = list(result.report.warnings)
+        if _verify:
+            from feed2md.converters.verify import verify
+
+            outcome.warnings += [f"verify: {loss}" for loss in verify(text, result.text)]
+        new = result.text.encode("utf-8")
+        try:
+            old = task.output.read_bytes()
+        except OSError:
+            old = None
+        if old == new:
+            outcome.status = "unchanged"
+        elif _check:
+            outcome.status = "would-change"
+        else:
+            write_atomic(task.output, new)
+            outcome.status = "converted"
+        if not _check or old == new:
+            outcome.stamp = {"in": _stat_pair(task.source), "out": _stat_pair(task.output), "sha": hashlib.blake2b(data, digest_size=16).hexdigest()}
+    except ConversionError as exc:
+        outcome.error = str(exc)
+    except OSError as exc:
+        outcome.error = exc.strerror or str(exc)
+        if getattr(exc, "filename", None) and str(exc.filename) != str(task.source):
+            outcome.error += " (writing output)"
+    except RecursionError:
+        outcome.error = "document too deeply nested"
+    except Exception as exc:  # a bug in feed2md or a library: still one file's failure
+        outcome.error = f"internal error: {type(exc).__name__}: {exc}"
+    return outcome
+
+
+def run_tasks(tasks: list[Task], jobs: int, options: Options, check: bool, verify: bool) -> Iterator[Outcome]:
+    """Process tasks, in this process for one job, else in a pool of long-lived workers."""
+    if jobs <= 1 or len(tasks) < 2:
+        global _options, _check, _verify
+        _options, _check, _verify = options, check, verify
+        for task in tasks:
+            yield process(task)
+        return
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork") if hasattr(os, "fork") else multiprocessing.get_context()
+    chunk = max(1, min(64, len(tasks) // (jobs * 8) or 1))
+    with context.Pool(jobs, initializer=init_worker, initargs=(options, check, verify)) as pool:
+        yield from pool.imap_unordered(process, tasks, chunksize=chunk)
+
+
+@dataclass
+class Summary:
+    converted: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    would_change: int = 0
+    warnings: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return self.converted + self.unchanged + self.failed + self.would_change
+
+    def add(self, outcome: Outcome) -> None:
+        if outcome.status == "converted":
+            self.converted += 1
+        elif outcome.status == "unchanged":
+            self.unchanged += 1
+        elif outcome.status == "would-change":
+            self.would_change += 1
+        else:
+            self.failed += 1
+        self.warnings += len(outcome.warnings)
+
+
+def run_batch(
+    src: Path,
+    out: Path,
+    *,
+    globs: tuple[str, ...],
+    jobs: int,
+    options: Options,
+    state_key: str,
+    check: bool = False,
+    verify: bool = False,
+    force: bool = False,
+    on_outcome: Callable[[Outcome], None] = lambda o: None,
+    on_start: Callable[[int], None] = lambda n: None,
+) -> Summary:
+    """Convert a tree; returns the summary. `on_outcome` sees every file's outcome."""
+    started = time.perf_counter()
+    ignore_file_size_signal()
+    found = walk(src, out, globs)
+    for rel, why in found.skipped:
+        on_outcome(Outcome(path=rel, output="", status="skipped", warnings=[why]))
+    if not check:
+        remove_stale_temporaries(out)
+    state = {} if force else load_state(out, state_key)
+    summary = Summary()
+    todo: list[Task] = []
+    new_state: dict = {}
+    for task in found.tasks:
+        entry = state.get(task.out_rel)
+        if entry and entry.get("src") == task.rel and is_fresh(task, entry):
+            new_state[task.out_rel] = entry
+            outcome = Outcome(path=task.rel, output=task.out_rel, status="unchanged")
+            summary.add(outcome)
+            on_outcome(outcome)
+        else:
+            todo.append(task)
+    on_start(len(todo))
+    try:
+        for outcome in run_tasks(todo, jobs, options, check, verify):
+            summary.add(outcome)
+            if outcome.stamp is not None:
+                new_state[outcome.output] = {**outcome.stamp, "src": outcome.path}
+            on_outcome(outcome)
+    finally:
+        if not check:
+            out.mkdir(parents=True, exist_ok=True)
+            # Files not done (interrupted) or gone are simply absent: the next run does them.
+            save_state(out, state_key, new_state)
+    summary.elapsed = time.perf_counter() - started
+    return summary

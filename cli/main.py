@@ -1,0 +1,245 @@
+"""The `feed2md` command line (Typer). Thin: it parses arguments, reads and writes files,
+reports; all converting is done by `feed2md.converters`.
+
+Exit codes: 0 ok, 1 an input failed (or --check found changes, or --verify found losses),
+2 usage error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from feed2md.converters import CompanyLinks, ConversionError, Options, convert, decode, default_rules, parse_rules
+
+from .io import display, error, write_atomic, write_stdout
+
+EPILOG_EXIT = "Exit codes: 0 ok, 1 some input failed / --check found changes, 2 usage error, 130 interrupted."
+
+app = typer.Typer(
+    name="feed2md",
+    help="Turn scraped feed articles (YAML front matter + raw HTML) into clean, normalised Markdown.\n\n"
+    + EPILOG_EXIT,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class OutputFormat(str, Enum):
+    md = "md"
+    json = "json"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("feed2md")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        write_stdout(f"feed2md {_version()}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True, help="Show the version and exit."),
+) -> None:
+    """Turn scraped feed articles into clean, normalised Markdown."""
+
+
+def _options(companies: CompanyLinks, rules_file: Optional[Path]) -> Options:
+    rules = default_rules()
+    if rules_file is not None:
+        try:
+            text = rules_file.read_text("utf-8")
+        except OSError as exc:
+            error(f"{rules_file}: cannot read rules file: {exc.strerror or exc}")
+            raise typer.Exit(2)
+        try:
+            rules = rules.merged_with(parse_rules(text, source=str(rules_file)))
+        except ConversionError as exc:
+            error(str(exc))
+            raise typer.Exit(2)
+    return Options(company_links=companies, rules=rules)
+
+
+COMPANIES_HELP = "36kr company links: 'text' keeps only the name (default), 'list' also lists them under `companies` in the front matter, 'link' keeps clean links."
+RULES_HELP = "A TOML file of extra or overriding site rules (see `feed2md rules`)."
+
+
+@app.command("convert", epilog="Example: feed2md convert article.txt > article.md    |    cat article.txt | feed2md convert - | head")
+def convert_cmd(
+    files: List[str] = typer.Argument(None, metavar="[FILE]...", help="Articles to convert; '-' or nothing (with a pipe) reads stdin."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write to this file (one input) or folder (several)."),
+    fmt: OutputFormat = typer.Option(OutputFormat.md, "--format", "-f", help="md: the Markdown file; json: one JSON object per input (path, metadata, body, warnings)."),
+    companies: CompanyLinks = typer.Option(CompanyLinks.TEXT, "--companies", help=COMPANIES_HELP),
+    rules_file: Optional[Path] = typer.Option(None, "--rules", help=RULES_HELP),
+    verify_output: bool = typer.Option(False, "--verify", help="Check that the Markdown still says everything the article said; losses are warnings and make the exit code 1."),
+) -> None:
+    """Convert article FILEs to Markdown on stdout (or -o)."""
+    if not files:
+        if sys.stdin is None or sys.stdin.isatty():
+            error("no input: give a FILE, or '-' to read a pipe (see feed2md convert --help)")
+            raise typer.Exit(2)
+        files = ["-"]
+    if len(files) > 1 and output is not None and output.exists() and not output.is_dir():
+        error(f"{output}: several inputs need -o to be a folder")
+        raise typer.Exit(2)
+    if files.count("-") > 1:
+        error("stdin ('-') can be read only once")
+        raise typer.Exit(2)
+    options = _options(companies, rules_file)
+    failed = False
+    for name in files:
+        try:
+            data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+            text, encoding = decode(data)
+            result = convert(text, options)
+            result.report.encoding = encoding
+        except ConversionError as exc:
+            error(f"{display(name)}: {exc}")
+            failed = True
+            continue
+        except OSError as exc:
+            error(f"{display(name)}: cannot read: {exc.strerror or exc}")
+            failed = True
+            continue
+        warnings = list(result.report.warnings)
+        if verify_output:
+            from feed2md.converters.verify import verify
+
+            losses = verify(text, result.text)
+            warnings += [f"verify: {loss}" for loss in losses]
+            failed = failed or bool(losses)
+        for warning in warnings:
+            error(f"{display(name)}: warning: {warning}")
+        if fmt is OutputFormat.json:
+            import json
+
+            payload = json.dumps(
+                {"path": display(name), "metadata": result.metadata, "body": result.body, "warnings": warnings,
+                 "report": result.report.as_dict()},
+                ensure_ascii=False, default=str,
+            ) + "\n"
+        else:
+            payload = result.text
+        if output is None:
+            write_stdout(payload)
+            continue
+        target = output
+        if len(files) > 1 or output.is_dir():
+            stem = "stdin" if name == "-" else Path(name).stem
+            target = output / (stem + (".jsonl" if fmt is OutputFormat.json else ".md"))
+        if name != "-" and target.resolve() == Path(name).resolve():
+            error(f"{display(name)}: refusing to overwrite the input")
+            failed = True
+            continue
+        try:
+            write_atomic(target, payload.encode("utf-8"))
+        except OSError as exc:
+            error(f"{target}: cannot write: {exc.strerror or exc}")
+            failed = True
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command(epilog="Example: feed2md batch scraped/ -o markdown/ --report report.jsonl")
+def batch(
+    src: Path = typer.Argument(..., exists=True, file_okay=False, dir_okay=True, help="Folder of scraped articles."),
+    out: Path = typer.Option(..., "-o", "--output", help="Folder for the Markdown files (mirrors SRC_DIR)."),
+    globs: List[str] = typer.Option(None, "--glob", "-g", help="File patterns to take (repeatable; default *.md, *.txt, *.html)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (default: CPU count)."),
+    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 naming each file whose output is missing or would change."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Write one JSON line per input to this file."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary."),
+    force: bool = typer.Option(False, "--force", help="Reconvert every file, ignoring the record of earlier runs."),
+    companies: CompanyLinks = typer.Option(CompanyLinks.TEXT, "--companies", help=COMPANIES_HELP),
+    rules_file: Optional[Path] = typer.Option(None, "--rules", help=RULES_HELP),
+    verify_output: bool = typer.Option(False, "--verify", help="Verify every conversion; a loss is a warning and makes the exit code 1."),
+) -> None:
+    """Convert every article under SRC_DIR into OUT_DIR, in parallel, skipping files already up to date."""
+    from .batch_report import BatchReporter
+    from .batch import DEFAULT_GLOBS, run_batch
+
+    options = _options(companies, rules_file)
+    out_resolved = out.resolve()
+    if out_resolved == src.resolve():
+        error("OUT_DIR must differ from SRC_DIR (inputs are never overwritten)")
+        raise typer.Exit(2)
+    if out.exists() and not out.is_dir():
+        error(f"{out}: exists and is not a folder")
+        raise typer.Exit(2)
+    import hashlib
+
+    key = hashlib.blake2b(f"{_version()}|{options.fingerprint()}|verify={verify_output}".encode(), digest_size=16).hexdigest()
+    reporter = BatchReporter(report_path=report, quiet=quiet, check=check)
+    try:
+        summary = run_batch(
+            src, out, globs=tuple(globs or DEFAULT_GLOBS), jobs=jobs or os.cpu_count() or 1, options=options,
+            state_key=key, check=check, verify=verify_output, force=force,
+            on_outcome=reporter.outcome, on_start=reporter.start,
+        )
+    finally:
+        reporter.close()
+    reporter.summary(summary)
+    if summary.failed or summary.would_change or (verify_output and reporter.verify_losses):
+        raise typer.Exit(1)
+
+
+@app.command(epilog="Example: feed2md rules --rules my-rules.toml")
+def rules(rules_file: Optional[Path] = typer.Option(None, "--rules", help=RULES_HELP)) -> None:
+    """List the active site rules (built-in, plus those of --rules)."""
+    options = _options(CompanyLinks.TEXT, rules_file)
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="feed2md site rules", show_lines=False)
+    for column in ("site", "applies to", "drop", "unwrap / companies", "redirects", "strip params", "from"):
+        table.add_column(column, overflow="fold")
+    for site in options.rules.sites:
+        applies = "every article" if site.always else ", ".join([*site.names, *site.hosts])
+        table.add_row(
+            site.name, applies, ", ".join(site.drop), ", ".join([*site.unwrap, *site.companies]),
+            ", ".join(f"{r.host}{r.path}?{r.param}=" for r in site.redirects), ", ".join(site.strip_params), site.source,
+        )
+    Console(no_color="NO_COLOR" in os.environ).print(table)
+
+
+class Interrupted(BaseException):
+    """Ctrl-C, raised past Click's own handler (which would exit 1) so `finally` blocks run."""
+
+
+def _on_sigint(signum, frame) -> None:
+    raise Interrupted
+
+
+def run() -> None:
+    """Console-script entry point: Typer, plus quiet pipes and Ctrl-C as exit 130."""
+    import signal
+
+    signal.signal(signal.SIGINT, _on_sigint)
+    try:
+        app()
+    except Interrupted:
+        sys.stderr.write("\nfeed2md: interrupted\n")
+        raise SystemExit(130)
+    except BrokenPipeError:
+        from .io import quiet_broken_pipe
+
+        quiet_broken_pipe()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()
