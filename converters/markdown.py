@@ -40,7 +40,7 @@ _CJK_CHAR = re.compile(f"[{_CJK}]")
 # A line break between two CJK characters is not a word space (CSS Text 3 segment breaks).
 _CJK_BREAK = re.compile(f"(?<=[{_CJK}])[ \t]*\n\\s*(?=[{_CJK}])")
 _INLINE_SPECIAL = re.compile(r"[\\`*_\[\]~]|<(?=[A-Za-z/!?])|&(?=#?[A-Za-z0-9]+;)")
-_LINE_START = re.compile(r"^(\s*)(?:(#{1,6}|[-+](?=\s|-|$)|[>=])|(\d{1,9})([.)])(?=\s|$))")
+_LINE_START = re.compile(r"^(\s*)(?:(#{1,6}(?=\s|$)|[-+](?=\s|-|$)|[>=])|(\d{1,9})([.)])(?=\s|$))")
 
 
 def _escape(text: str, in_table: bool) -> str:

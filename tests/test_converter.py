@@ -1,0 +1,177 @@
+"""Focused cases for each rule of the core converter (issue #2), checked by rendering."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import frontmatter
+import pytest
+import yaml
+
+from feed2md.converters import CompanyLinks, Options, convert
+
+from .conftest import SEED, body_of
+
+
+def article(body: str, front: str = "title: t\ndate: Thu, 29 Jul 2021 06:47:26 GMT") -> str:
+    return f"\n---\n{front}\n---\n\n<div>\n{body}\n</div>\n"
+
+
+def test_seed_article_is_clean_and_keeps_its_source_link():
+    result = convert(SEED.read_text("utf-8"))
+    assert "project-link" not in result.text and "36kr.com/project" not in result.text
+    assert "[“界面新闻”](https://www.jiemian.com/article/6416451.html)" in result.text
+    assert "亚马逊云科技（AWS）持续加码中国市场" in result.text
+    assert result.report.company_links_removed > 0
+    assert convert(result.text).text == result.text
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "https://36kr.com/projectDetails/366062",
+        "https://36kr.com/project/12345",
+        "https://www.36dianping.com/space/9999?mp=zzquote",
+        "https://p.36kr.com/space/42",
+        "https://example.com/some/future/form",  # the class alone identifies a company link
+    ],
+)
+def test_company_links_become_their_text_in_place(href):
+    html = f'<p>亚马逊<a class="project-link" data-id="1" data-name="云科技" href="{href}">云科技</a>（AWS）</p>'
+    assert body_of(convert(article(html)).text) == "亚马逊云科技（AWS）\n"
+
+
+def test_company_link_splitting_a_word_joins_back():
+    html = '<p>本土客<a class="project-link" data-id="7" data-name="户" href="https://36kr.com/projectDetails/7">户</a>增长</p>'
+    assert body_of(convert(article(html)).text) == "本土客户增长\n"
+
+
+def test_company_links_can_be_listed_or_kept_as_clean_links():
+    html = '<p>与<a class="project-link" data-id="84216" data-name="德勤" href="https://www.36dianping.com/space/84216?mp=zzquote">德勤</a>合作</p>'
+    listed = convert(article(html), Options(company_links=CompanyLinks.LIST))
+    assert listed.metadata["companies"] == [
+        {"name": "德勤", "id": "84216", "url": "https://www.36dianping.com/space/84216"}
+    ]
+    assert body_of(listed.text) == "与德勤合作\n"
+    linked = convert(article(html), Options(company_links=CompanyLinks.LINK))
+    assert body_of(linked.text) == "与[德勤](https://www.36dianping.com/space/84216)合作\n"
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<p><strong>“重点”</strong>内容</p>",
+        "<p><strong>提示：</strong>正文</p>",
+        "<p>前文<strong>（注）</strong>后文</p>",
+        "<p>这是<b>粗</b>\n字</p>",
+        "<p>an <em>emphasised</em> word and <del>gone</del></p>",
+    ],
+)
+def test_emphasis_renders_under_strict_commonmark(html, render):
+    out = render(convert(article(html)).text)
+    assert "**" not in out and "~~" not in out
+    assert ("<strong>" in out) or ("<em>" in out)
+    assert " 字" not in out and " 内容" not in out  # no space added before CJK
+
+
+def test_emphasis_uses_markdown_syntax_where_commonmark_allows_it():
+    assert body_of(convert(article("<p>这是<strong>粗体</strong>文字</p>")).text) == "这是**粗体**文字\n"
+
+
+def test_no_space_is_added_between_cjk_characters():
+    html = "<p>中文<b>粗体</b>\n文字，第一行\n第二行</p>"
+    assert body_of(convert(article(html)).text) == "中文**粗体**文字，第一行第二行\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1. 首先", "#话题# 开始", "# 不是标题", "- 不是列表", "+ plus", "> not a quote", "a*b*c", "x_y_z",
+     "[not a link](x)", "`not code`", "<b>shown as text</b>", "AT&amp;T &amp;copy;", "3~5 年 ~x~", "***"],
+)
+def test_literal_characters_survive_rendering(text, render, fidelity):
+    html = f"<p>{text.replace('<', '&lt;')}</p>"
+    rendered = render(convert(article(html)).text)
+    tree = fidelity.parse_html(rendered)
+    import html as std_html
+
+    assert tree.text_content().strip() == std_html.unescape(text)
+    assert rendered.startswith("<p>")
+
+
+def test_lists_quotes_tables_code_and_breaks(render):
+    html = (
+        "<ul><li>one<ul><li>nested</li></ul></li><li><p>p1</p><p>p2</p></li></ul>"
+        "<ol><li>first</li><li>second</li></ol><blockquote><p>q1</p><p>q2</p></blockquote>"
+        "<table><tr><th>h1</th><th>h2</th></tr><tr><td>a|b</td><td>c<br>d</td></tr></table>"
+        "<p>line<br>break</p><h2>标题</h2><h3></h3>"
+        '<pre><code class="language-typescript">let x: Record<string, any> = {};\n```\n</code></pre>'
+    )
+    result = convert(article(html))
+    out = render(result.text)
+    assert out.count("<li>") == 5 and "<ul>\n<li>nested</li>" in out
+    assert out.count("<blockquote>") == 1 and out.count("<p>q") == 2
+    assert "<td>a|b</td>" in out and "<td>c<br>d</td>" in out
+    assert "<p>line<br />\nbreak</p>" in out
+    assert "<h2>标题</h2>" in out and "<h3>" not in out
+    assert 'class="language-typescript">let x: Record&lt;string, any&gt; = {};\n```\n</code>' in out
+
+
+def test_layout_has_no_trailing_space_or_blank_runs():
+    html = "<p>a</p><p>&nbsp;</p><p></p><p>b  </p>\n\n\n<p><br><br>c</p>"
+    body = body_of(convert(article(html)).text)
+    assert body == "a\n\nb\n\nc\n"
+
+
+def test_front_matter_is_normalised_and_valid():
+    front = (
+        "title: '  多行\n  标题 '\ncategories:\n - 二次元\n - — 番剧\n -  - news\n"
+        "headimg: 'https://img.example.com/a.jpg'\nauthor: AcFun\ncomments: false\n"
+        "date: Mon, 03 Dec 2018 11:23:35 GMT\nthumbnail: 'https://img.example.com/a.jpg'"
+    )
+    result = convert(article("<p>x</p>", front))
+    post = frontmatter.loads(result.text)
+    assert list(post.keys()) == ["title", "date", "author", "categories", "comments", "cover"]
+    assert post["title"] == "多行 标题"
+    assert post["date"] == dt.datetime(2018, 12, 3, 11, 23, 35, tzinfo=dt.timezone.utc)
+    assert "date: 2018-12-03T11:23:35+00:00\n" in result.text
+    assert post["categories"] == ["二次元", "番剧", "news"]
+    assert post["cover"] == "https://img.example.com/a.jpg"
+    assert any("categories" in c for c in result.report.changes)
+    assert any("headimg" in c for c in result.report.changes)
+
+
+def test_placeholder_images_do_not_become_cover():
+    front = "title: x\nheadimg: 'https://picsum.photos/400/300?random=5758'\nthumbnail: 'https://picsum.photos/400/300?random=5758'"
+    result = convert(article("<p>x</p>", front))
+    assert "cover" not in result.metadata and "headimg" not in result.metadata
+    assert any("dropped" in c for c in result.report.changes)
+
+
+@pytest.mark.parametrize("title", ["@003_miss_ \"(CW) \"", "\"quoted\"", "[x] y", "*star", "'q", "a: b", "a #b", " ", "line1\nline2"])
+def test_awkward_titles_round_trip_through_yaml(title):
+    front = "title: " + yaml.safe_dump(title, allow_unicode=True).strip().replace("\n...", "")
+    result = convert(article("<p>x</p>", front))
+    data = yaml.safe_load(result.text.split("---\n")[1])
+    assert data["title"] == title.strip()
+    assert convert(result.text).text == result.text
+
+
+def test_invalid_yaml_is_recovered_with_a_warning():
+    result = convert(article("<p>x</p>", "title: 'It's here'\ndate: 2022-04-04 03:31:13\nauthor: me"))
+    assert result.metadata["title"] == "It's here"
+    assert result.metadata["date"] == "2022-04-04T03:31:13+00:00"
+    assert any("not valid YAML" in w for w in result.report.warnings)
+
+
+@pytest.mark.parametrize(
+    "text,expected_body",
+    [
+        ("<p>no front matter</p>", "no front matter\n"),
+        ("---\ntitle: only front matter\n---\n", ""),
+        ("---\ntitle: t\n---\njust plain text, no tags\n", "just plain text, no tags\n"),
+    ],
+)
+def test_unusual_shapes_still_convert(text, expected_body):
+    result = convert(text)
+    assert result.body == expected_body
+    assert convert(result.text).text == result.text
