@@ -175,6 +175,7 @@ def process(task: Task) -> Outcome:
             outcome.status = "unchanged"
         elif _check:
             outcome.status = "would-change"
+            outcome.error = "output missing" if old is None else "output would change"
         else:
             write_atomic(task.output, new)
             outcome.status = "converted"

@@ -39,7 +39,7 @@ class BatchReporter:
         if outcome.status == "failed":
             error(f"{outcome.path}: {outcome.error}")
         elif outcome.status == "would-change":
-            error(f"{outcome.path}: output {'missing' if outcome.error is None and not outcome.stamp else 'would change'}: {outcome.output}")
+            error(f"{outcome.path}: {outcome.error}: {outcome.output}")
         elif outcome.status == "skipped":
             error(f"{outcome.path}: warning: {outcome.warnings[0]}")
         for warning in outcome.warnings:
