@@ -165,7 +165,7 @@ def process(task: Task) -> Outcome:
         if _verify:
             from feed2md.converters.verify import verify
 
-            outcome.warnings += [f"verify: {loss}" for loss in verify(text, result.text)]
+            outcome.warnings += [f"verify: {loss}" for loss in verify(text, result.text, _options.rules if _options else None)]
         new = result.text.encode("utf-8")
         try:
             old = task.output.read_bytes()

@@ -118,9 +118,9 @@ def convert_cmd(
             continue
         warnings = list(result.report.warnings)
         if verify_output:
-            from feed2md.converters.verify import verify
+            from feed2md.converters.verify import verify as find_losses
 
-            losses = verify(text, result.text)
+            losses = find_losses(text, result.text, options.rules)
             warnings += [f"verify: {loss}" for loss in losses]
             failed = failed or bool(losses)
         for warning in warnings:
@@ -195,6 +195,36 @@ def batch(
         reporter.close()
     reporter.summary(summary)
     if summary.failed or summary.would_change or (verify_output and reporter.verify_losses):
+        raise typer.Exit(1)
+
+
+@app.command(epilog="Example: feed2md verify scraped/a.txt markdown/a.md    |    feed2md verify scraped/a.txt")
+def verify(
+    source: Path = typer.Argument(..., help="The scraped article."),
+    output: Optional[Path] = typer.Argument(None, help="Its Markdown; omitted: a fresh conversion is checked."),
+    companies: CompanyLinks = typer.Option(CompanyLinks.TEXT, "--companies", help=COMPANIES_HELP),
+    rules_file: Optional[Path] = typer.Option(None, "--rules", help=RULES_HELP),
+) -> None:
+    """Check that the Markdown still says everything the article said (exit 0), or list what is lost (exit 1)."""
+    from feed2md.converters.verify import verify as find_losses
+
+    options = _options(companies, rules_file)
+    try:
+        text, _ = decode(source.read_bytes())
+        if output is None:
+            markdown = convert(text, options).text
+        else:
+            markdown, _ = decode(output.read_bytes())
+    except ConversionError as exc:
+        error(f"{output if output is not None and source.exists() else source}: {exc}")
+        raise typer.Exit(1)
+    except OSError as exc:
+        error(f"{exc.filename}: cannot read: {exc.strerror or exc}")
+        raise typer.Exit(1)
+    losses = find_losses(text, markdown, options.rules)
+    for loss in losses:
+        error(f"{output or source}: {loss}")
+    if losses:
         raise typer.Exit(1)
 
 

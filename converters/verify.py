@@ -1,0 +1,159 @@
+"""Verification: does the Markdown still say everything the article said?
+
+This module owns the comparison between a source article and its Markdown. The Markdown is
+rendered by an independent CommonMark parser (markdown-it-py, with GFM tables and
+strikethrough); both sides are read with selectolax and compared by text (block by block,
+in order of the source), links, images, headings, list items, tables, code lines and the
+front matter's title and date. Deliberate removals are not losses: site chrome named by
+the rules, tracking anchors (their text must stay), script URLs and empty headings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from selectolax.lexbor import LexborHTMLParser
+
+from .article import split_article
+from .code import BLOCK_MARK, INLINE_MARK, extract_code
+from .markdown import ALL_MARKS
+from .metadata import format_date, parse_date, parse_front_matter
+from .rules import RuleSet, default_rules
+from .urls import clean_url, host_of, is_safe
+
+_BLOCKS = "p, div, li, h1, h2, h3, h4, h5, h6, blockquote, pre, td, th, tr, br, figcaption, section, table, ul, ol, dd, dt"
+_SEP = "\x1f"
+_SPACE = re.compile(r"\s+")
+_PLACEHOLDER = re.compile(f"[{BLOCK_MARK}{INLINE_MARK}](\\d+)[{BLOCK_MARK}{INLINE_MARK}]")
+_md = None
+
+
+def _markdown_it():
+    global _md
+    if _md is None:
+        from markdown_it import MarkdownIt
+
+        _md = MarkdownIt("commonmark").enable("table").enable("strikethrough")
+    return _md
+
+
+@dataclass
+class _Facts:
+    blocks: list[str]  # text of each block, whitespace removed
+    links: list[str]
+    images: list[str]
+    headings: int
+    list_items: int
+    tables: int
+    code_lines: list[str]
+
+
+def _facts(root, code_text=None) -> _Facts:
+    for node in root.css(_BLOCKS):
+        node.insert_after(_SEP)
+    raw = root.text(deep=True) or ""
+    if code_text is not None:
+        raw = _PLACEHOLDER.sub(lambda m: code_text(m), raw)
+    blocks = [b for b in (_SPACE.sub("", part) for part in raw.split(_SEP)) if b]
+    links = [a.attributes.get("href") or "" for a in root.css("a[href]")]
+    images = [i.attributes.get("src") or "" for i in root.css("img[src]")]
+    headings = sum(1 for h in root.css("h1, h2, h3, h4, h5, h6") if _SPACE.sub("", h.text(deep=True) or ""))
+    return _Facts(blocks, links, images, headings, len(root.css("li")), len(root.css("table")), [])
+
+
+def _quote(text: str, limit: int = 40) -> str:
+    return '"' + (text[:limit] + "…" if len(text) > limit else text) + '"'
+
+
+def _first_missing(block: str, haystack: str) -> str:
+    """The part of `block` from where it stops matching `haystack` (for the message)."""
+    lo, hi = 0, len(block)
+    while lo < hi:  # longest prefix found
+        mid = (lo + hi + 1) // 2
+        if block[:mid] in haystack:
+            lo = mid
+        else:
+            hi = mid - 1
+    return block[max(0, lo - 10) :]
+
+
+def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str]:
+    """Losses of `markdown` against the `source` article, as short readable messages;
+    an empty list when nothing is lost."""
+    rules = rules or default_rules()
+    for mark in ALL_MARKS:
+        source = source.replace(mark, "")
+    src = split_article(source)
+    out = split_article(markdown)
+    losses: list[str] = []
+
+    src_meta = parse_front_matter(src.front_matter, [])
+    out_meta = parse_front_matter(out.front_matter, [])
+    if str(src_meta.get("title") or "").split() != str(out_meta.get("title") or "").split():
+        losses.append(f"title changed: {_quote(str(src_meta.get('title') or ''))} -> {_quote(str(out_meta.get('title') or ''))}")
+    src_date, out_date = parse_date(src_meta.get("date")), parse_date(out_meta.get("date"))
+    if src_date is not None and (out_date is None or format_date(src_date, []) != format_date(out_date, [])):
+        losses.append(f"date changed: {src_meta.get('date')!r} -> {out_meta.get('date')!r}")
+
+    html, blocks, spans = extract_code(src.body)
+    tree = LexborHTMLParser(html).body
+    if tree is None:
+        return losses
+    labels = [str(src_meta.get("author", ""))] + [str(c) for c in _as_list(src_meta.get("categories"))]
+    hosts = {host_of(a.attributes.get("href") or "") for a in tree.css("a[href]")}
+    active = rules.select(labels, hosts - {""})
+    if active.drop:
+        for node in tree.css(", ".join(active.drop)):
+            node.decompose()  # deliberate: site chrome
+    company = tree.css(", ".join(active.companies)) if active.companies else []
+    for node in company:
+        node.unwrap()  # deliberate: the anchor goes, its text must stay
+
+    def code_text(match: re.Match) -> str:
+        n = int(match.group(1))
+        return blocks[n].text if match.group(0)[0] == BLOCK_MARK else spans[n]
+
+    expected = _facts(tree, code_text)
+    expected.links = [clean_url(h, active) for h in expected.links if h and is_safe(h) and not h.startswith("#")]
+    expected.images = [clean_url(s, active) for s in expected.images if s.strip() and is_safe(s, image=True)]
+    expected.code_lines = [line.strip() for b in blocks for line in b.text.split("\n") if line.strip()]
+
+    rendered_root = LexborHTMLParser(_markdown_it().render(out.body)).body
+    if rendered_root is None:
+        rendered_root = LexborHTMLParser("<p></p>").body
+    rendered_code = {line.strip() for pre in rendered_root.css("pre") for line in (pre.text() or "").split("\n")}
+    actual = _facts(rendered_root)
+    haystack = "".join(actual.blocks)
+
+    missing_blocks = [b for b in expected.blocks if b not in haystack]
+    for block in missing_blocks[:5]:
+        losses.append(f"missing text: {_quote(_first_missing(block, haystack))}")
+    if len(missing_blocks) > 5:
+        losses.append(f"… and {len(missing_blocks) - 5} more passages of missing text")
+    have_links = set(actual.links)
+    for link in dict.fromkeys(expected.links):
+        if link not in have_links:
+            losses.append(f"missing link: {link}")
+    have_images = set(actual.images)
+    lost_images = [s for s in expected.images if s not in have_images]
+    if lost_images:
+        losses.append(f"{len(lost_images)} image{'s' if len(lost_images) > 1 else ''} missing: {lost_images[0]}")
+    for name, want, got in (
+        ("headings", expected.headings, actual.headings),
+        ("tables", expected.tables, actual.tables),
+    ):
+        if got < want:
+            losses.append(f"{want - got} of {want} {name} missing")
+    if actual.list_items < expected.list_items:
+        losses.append(f"{expected.list_items - actual.list_items} of {expected.list_items} list items missing")
+    lost_code = [line for line in expected.code_lines if line not in rendered_code]
+    if lost_code:
+        losses.append(f"{len(lost_code)} code line{'s' if len(lost_code) > 1 else ''} changed or missing: {_quote(lost_code[0])}")
+    return losses
+
+
+def _as_list(value) -> list:
+    if isinstance(value, list):
+        return value
+    return [] if value is None else [value]
