@@ -69,21 +69,30 @@ class Conversion:
     report: Report
 
 
-# A tag in a body marks it as HTML, except the few feed2md itself writes into Markdown.
-_HTML_TAG = re.compile(r"(?<!\\)<(?!/?(?:strong|em|del|br)>)(?:[A-Za-z][A-Za-z0-9-]*[\s/>]|/[A-Za-z]|!--)")
-_FENCED = re.compile(r"^ {0,3}(`{3,}|~{3,}).*?^ {0,3}\1[ \t]*$", re.M | re.S)
-_CODE_SPAN = re.compile(r"(`+).+?\1", re.S)
+# Bodies that open with a tag are HTML (the scraped case); feed2md's own Markdown never does,
+# apart from the few tags it writes itself.
+_OPENS_WITH_TAG = re.compile(r"\s*<(?!/?(?:strong|em|del|br)>)[A-Za-z!]")
+_FENCE_START = re.compile(r"-{3,}[ \t]*(?:\n|$)")
+_OWN_TAGS = re.compile(r"^</?(?:strong|em|del|br)>$")
 
 
 def _is_html(body: str) -> bool:
+    """True when the body is HTML; False when it is Markdown already (e.g. feed2md's output).
+
+    The test for the second case is exact: read as CommonMark, the body holds no raw HTML
+    other than the tags feed2md itself writes.
+    """
     if "<" not in body:
         return False
-    if _HTML_TAG.search(body) is None:
-        return False
-    # feed2md's own Markdown can show tags inside code; look outside code only.
-    if "`" in body:
-        return _HTML_TAG.search(_CODE_SPAN.sub("", _FENCED.sub("", body))) is not None
-    return True
+    if _OPENS_WITH_TAG.match(body):
+        return True
+    from .verify import markdown_parser
+
+    for token in markdown_parser().parse(body):
+        for t in (token, *(token.children or ())):
+            if t.type == "html_block" or (t.type == "html_inline" and not _OWN_TAGS.match(t.content)):
+                return True
+    return False
 
 
 def convert(text: str, options: Options | None = None) -> Conversion:
@@ -120,6 +129,8 @@ def convert(text: str, options: Options | None = None) -> Conversion:
         body = normalise_markdown(raw.body)
 
     front = dump_front_matter(metadata)
+    if not front and _FENCE_START.match(body):
+        front = "---\n---\n"  # else the body's own `---` would be read as front matter
     if front and body:
         out = front + "\n" + body
     else:

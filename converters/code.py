@@ -19,8 +19,9 @@ from dataclasses import dataclass
 BLOCK_MARK = "\ufdd0"
 INLINE_MARK = "\ufdd1"
 
+_BLOCK_PLACEHOLDER = re.compile(f"<p>{BLOCK_MARK}(\\d+){BLOCK_MARK}</p>|{BLOCK_MARK}(\\d+){BLOCK_MARK}")
 _PRE = re.compile(r"<pre\b([^>]*)>(.*?)</pre\s*>", re.S | re.I)
-_CODE = re.compile(r"<code\b([^>]*)>(.*?)</code\s*>", re.S | re.I)
+_CODE = re.compile(r"<(code|kbd|tt|samp)\b([^>]*)>(.*?)</\1\s*>", re.S | re.I)
 # A <br> that ends a source line already has its newline: count the break once.
 _BR = re.compile(r"<br\s*/?>\n?", re.I)
 # Markup that highlighters and editors wrap around code; anything else in `<…>` is code text.
@@ -72,7 +73,7 @@ def extract_code(body: str) -> tuple[str, list[CodeBlock], list[str]]:
     def take_block(match: re.Match) -> str:
         attrs, inner = match.group(1), match.group(2)
         inner_code = _CODE.match(inner.strip())
-        language = language_of(attrs) or (language_of(inner_code.group(1)) if inner_code else "")
+        language = language_of(attrs) or (language_of(inner_code.group(2)) if inner_code else "")
         text = author_code(inner)
         if text.startswith("\n"):  # HTML drops one newline right after <pre>
             text = text[1:]
@@ -80,12 +81,14 @@ def extract_code(body: str) -> tuple[str, list[CodeBlock], list[str]]:
         return f"<p>{BLOCK_MARK}{len(blocks) - 1}{BLOCK_MARK}</p>"
 
     def take_span(match: re.Match) -> str:
-        spans.append(author_code(match.group(2)))
+        # A <pre> inside <code> (broken markup) was already taken out: put its text back.
+        text = _BLOCK_PLACEHOLDER.sub(lambda m: blocks[int(m.group(1) or m.group(2))].text, author_code(match.group(3)))
+        spans.append(text)
         return f"{INLINE_MARK}{len(spans) - 1}{INLINE_MARK}"
 
     if "<pre" in body or "<PRE" in body:
         body = _PRE.sub(take_block, body)
-    if "<code" in body or "<CODE" in body:
+    if "<" in body:
         body = _CODE.sub(take_span, body)
     return body, blocks, spans
 

@@ -29,7 +29,8 @@ ALL_MARKS = BLOCK_MARK + INLINE_MARK + LINE_MARK + BREAK_MARK + "".join(_OPEN.va
 _EMPHASIS_TAGS = {"strong": "strong", "b": "strong", "em": "em", "i": "em", "cite": "em", "dfn": "em",
                   "del": "del", "s": "del", "strike": "del"}
 # Tags html2text would mishandle that only carry presentation: ignored, their text kept.
-_PLAIN_TAGS = {"u", "ins", "mark", "font", "small", "big", "abbr", "acronym", "span", "label", "time", "sup", "sub"}
+# (Closed <code>/<kbd>/<tt>/<samp> never get here, see code.py; an unclosed one is just text.)
+_PLAIN_TAGS = {"code", "kbd", "tt", "samp", "var", "u", "ins", "mark", "font", "small", "big", "abbr", "acronym", "span", "label", "time", "sup", "sub"}
 # Block elements html2text does not know; they separate paragraphs like a <div>.
 _BLOCK_TAGS = {"section", "article", "header", "footer", "aside", "main", "nav", "figure", "figcaption",
                "details", "summary", "center", "address", "hgroup", "fieldset", "legend", "caption", "dt",
@@ -39,7 +40,8 @@ _CJK = "\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u31a0-\u31ff\u3400-
 _CJK_CHAR = re.compile(f"[{_CJK}]")
 # A line break between two CJK characters is not a word space (CSS Text 3 segment breaks).
 _CJK_BREAK = re.compile(f"(?<=[{_CJK}])[ \t]*\n\\s*(?=[{_CJK}])")
-_INLINE_SPECIAL = re.compile(r"[\\`*_\[\]~]|<(?=[A-Za-z/!?])|&(?=#?[A-Za-z0-9]+;)")
+# `<` before a tag-like character, or at the end of a text run (what follows is unknown).
+_INLINE_SPECIAL = re.compile(r"[\\`*_\[\]~]|<(?=[A-Za-z/!?]|$)|&(?=#?[A-Za-z0-9]+;)")
 _LINE_START = re.compile(r"^(\s*)(?:(#{1,6}(?=\s|$)|[-+](?=\s|-|$)|[>=])|(\d{1,9})([.)])(?=\s|$))")
 
 
@@ -166,34 +168,98 @@ def html_to_markdown(html: str, blocks: list[CodeBlock], spans: list[str]) -> st
     writer = _Writer()
     raw = writer.handle(html)
     text = _layout(raw)
-    text = _INLINE_PLACEHOLDER.sub(lambda m: code_span(spans[int(m.group(1))]), text)
+    text = _substitute_code_spans(text, blocks, spans)
+    text = _BLOCK_PLACEHOLDER.sub(lambda m: "\n" + fenced(blocks[int(m.group(2))], m.group(1)) + "\n", text)
     text = _resolve_emphasis(text)
     text = _resolve_line_starts(text)
     text = _resolve_breaks(text)
-    text = _BLOCK_PLACEHOLDER.sub(lambda m: "\n" + fenced(blocks[int(m.group(2))], m.group(1)) + "\n", text)
-    text = _INLINE_BLOCK_PLACEHOLDER.sub(lambda m: code_span(blocks[int(m.group(1))].text), text)
     return _final_layout(text)
+
+
+def _substitute_code_spans(text: str, blocks: list[CodeBlock], spans: list[str]) -> str:
+    """Inline code placeholders to code spans. Adjacent ones become one span, and a span
+    next to a backtick gets a space of padding: backtick runs that touch would fuse."""
+    pieces: list[str] = []
+    last = 0
+    own_lines = [(m.start(), m.end()) for m in _BLOCK_PLACEHOLDER.finditer(text)]
+    for match in _INLINE_PLACEHOLDERS.finditer(text):
+        if any(start <= match.start() < end for start, end in own_lines):
+            continue
+        code = "".join(
+            spans[int(n)] if mark == INLINE_MARK else blocks[int(n)].text
+            for mark, n in _ANY_PLACEHOLDER.findall(match.group(0))
+        )
+        span = code_span(code)
+        before = text[match.start() - 1] if match.start() else ""
+        after = text[match.end()] if match.end() < len(text) else ""
+        if before == "`":
+            span = " " + span
+        if after == "`":
+            span = span + " "
+        pieces.append(text[last : match.start()])
+        pieces.append(span)
+        last = match.end()
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 # -- post-passes ----------------------------------------------------------------------------
 _INLINE_PLACEHOLDER = re.compile(f"{INLINE_MARK}(\\d+){INLINE_MARK}")
+_ANY_PLACEHOLDER = re.compile(f"([{INLINE_MARK}{BLOCK_MARK}])(\\d+)[{INLINE_MARK}{BLOCK_MARK}]")
+# Runs of placeholders in running text; a block placeholder alone on its line is a fenced block.
+_INLINE_PLACEHOLDERS = re.compile(f"(?:[{INLINE_MARK}{BLOCK_MARK}]\\d+[{INLINE_MARK}{BLOCK_MARK}])+")
+
 _BLOCK_PLACEHOLDER = re.compile(f"^([ \\t>]*){BLOCK_MARK}(\\d+){BLOCK_MARK}[ \\t{BREAK_MARK}]*$", re.M)
-_INLINE_BLOCK_PLACEHOLDER = re.compile(f"{BLOCK_MARK}(\\d+){BLOCK_MARK}")
 _TRAILING_SPACE = re.compile(r"[ \t\u00a0]+$", re.M)
 _BLANK_RUN = re.compile(r"\n{3,}")
-_EMPTY_HEADING = re.compile(r"^#{1,6}$")
+_EMPTY_HEADING = re.compile(r"^[ \t>]*#{1,6}$")
+_EMPTY_QUOTE = re.compile(r"^(?:>[ \t]*)+$")
 
 
 def _layout(text: str) -> str:
     text = text.replace("&nbsp_place_holder;", " ")
-    return _TRAILING_SPACE.sub("", text)
+    return _tidy_tables(_TRAILING_SPACE.sub("", text))
 
 
-def _final_layout(text: str) -> str:
+# A <br> with nothing before it on its line breaks nothing, and would open an HTML block.
+_LEADING_BR = re.compile(r"^((?:[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t]))[ \t]*)*[ \t]*)(?:<br>[ \t]*)+", re.M)
+
+
+_DELIMITER_ROW = re.compile(r"^([ \t>]*)---(?:\|---)*$")
+
+
+def _tidy_tables(text: str) -> str:
+    """Give html2text's tables outer pipes (a one-column table is otherwise a setext
+    heading) and drop the delimiter row of a table that has no header text at all."""
+    if "---" not in text:
+        return text
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        match = _DELIMITER_ROW.match(line)
+        if not match:
+            continue
+        prefix = match.group(1)
+        header = lines[i - 1] if i > 0 else ""
+        if not header.startswith(prefix) or not header[len(prefix):].strip(" |"):
+            lines[i] = prefix.rstrip()  # an empty table: nothing to show
+            if i > 0 and header.startswith(prefix):
+                lines[i - 1] = prefix.rstrip()
+            continue
+        end = i + 1
+        while end < len(lines) and lines[end].startswith(prefix) and lines[end][len(prefix):].strip():
+            end += 1
+        for k in (i - 1, *range(i, end)):
+            lines[k] = f"{prefix}| {lines[k][len(prefix):]} |"
+    return "\n".join(lines)
+
+
+def _final_layout(text: str, converted: bool = True) -> str:
+    """No trailing spaces, no runs of blank lines, no empty headings, no empty quote lines
+    except between two quoted paragraphs; code blocks untouched; one final newline."""
     lines = text.split("\n")
     out: list[str] = []
     fence = ""
-    for line in lines:
+    for i, line in enumerate(lines):
         stripped = line.lstrip(" >")
         if fence:
             out.append(line)
@@ -203,27 +269,26 @@ def _final_layout(text: str) -> str:
         if stripped.startswith("```"):
             fence = stripped[: len(stripped) - len(stripped.lstrip("`"))]
         line = line.rstrip()
+        if converted and "<br>" in line:
+            line = _LEADING_BR.sub(r"\1", line).rstrip()
+        if not line.strip():
+            line = ""
         if _EMPTY_HEADING.match(line):
             continue
-        if line.strip(" >") == "" and line.strip():
-            line = line.strip()  # an empty quote line is just ">"
-        if not line.strip() and (not out or not out[-1].strip()):
-            continue  # no runs of blank lines, none at the start
-        if line == ">" and out and out[-1].strip() == "" :
+        if _EMPTY_QUOTE.match(line):
+            line = "".join(line.split())
+            if not out or not out[-1].startswith(">") or _EMPTY_QUOTE.match(out[-1]):
+                continue
+            following = (l.rstrip() for l in lines[i + 1 :])
+            nxt = next((l for l in following if not _EMPTY_QUOTE.match(l) and not _EMPTY_HEADING.match(l)), "")
+            if not nxt.startswith(">"):
+                continue
+        elif not line and (not out or not out[-1]):
             continue
         out.append(line)
-    while out and not out[-1].strip():
+    while out and not out[-1]:
         out.pop()
-    # quotes: drop ">" lines that open or close a quote, or repeat
-    cleaned: list[str] = []
-    for i, line in enumerate(out):
-        if line == ">":
-            prev = cleaned[-1] if cleaned else ""
-            nxt = out[i + 1] if i + 1 < len(out) else ""
-            if not prev.startswith(">") or not nxt.startswith(">") or prev == ">":
-                continue
-        cleaned.append(line)
-    return "\n".join(cleaned) + "\n" if cleaned else ""
+    return "\n".join(out) + "\n" if out else ""
 
 
 def _is_punct(char: str, symbols: bool) -> bool:
@@ -247,10 +312,16 @@ def _flanks(before: str, after: str, opening: bool) -> bool:
     return True
 
 
+_LINE_SPLIT = re.compile(f"(?<!{BREAK_MARK})\n")
+
+
 def _resolve_emphasis(text: str) -> str:
     if not any(m in text for m in _MARK_KIND):
         return text
-    return "\n\n".join(_resolve_block_emphasis(block) for block in text.split("\n\n"))
+    # Emphasis pairs within a line, or across a hard break; never across lines that may
+    # belong to different blocks (list items, quotes), where raw <strong> could start an
+    # HTML block. An unpaired marker is dropped: the text stays, the emphasis goes.
+    return "\n".join(_resolve_block_emphasis(part) for part in _LINE_SPLIT.split(text))
 
 
 def _resolve_block_emphasis(block: str) -> str:
@@ -339,8 +410,11 @@ def _render_pairs(tokens: list, pairs: list[tuple[int, int]]) -> list[str]:
                 ok = _flanks(_neighbour(chars, start, -1), _neighbour(chars, start, 1), True) and _flanks(
                     _neighbour(chars, i, -1), _neighbour(chars, i, 1), False
                 )
-                decisions[start] = _DELIMITER[kind] if ok else f"<{kind}>"
-                decisions[i] = _DELIMITER[kind] if ok else f"</{kind}>"
+                if ok:
+                    decisions[start] = decisions[i] = _DELIMITER[kind]
+                elif "\n" not in chars[start:i]:
+                    decisions[start], decisions[i] = f"<{kind}>", f"</{kind}>"
+                # else: raw tags on two lines could open an HTML block; keep the text only
     for i, ch in enumerate(chars):
         result.append(decisions.get(i, "") if ch in _MARK_KIND else ch)
     return result
@@ -392,4 +466,4 @@ def _resolve_breaks(text: str) -> str:
 
 def normalise_markdown(text: str) -> str:
     """Layout clean-up for a body that is already Markdown (e.g. feed2md's own output)."""
-    return _final_layout(_TRAILING_SPACE.sub("", text.replace("\r\n", "\n")))
+    return _final_layout(_TRAILING_SPACE.sub("", text.replace("\r\n", "\n")), converted=False)

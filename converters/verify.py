@@ -29,7 +29,8 @@ _PLACEHOLDER = re.compile(f"[{BLOCK_MARK}{INLINE_MARK}](\\d+)[{BLOCK_MARK}{INLIN
 _md = None
 
 
-def _markdown_it():
+def markdown_parser():
+    """The CommonMark (+ GFM tables, strikethrough) parser used to read Markdown back."""
     global _md
     if _md is None:
         from markdown_it import MarkdownIt
@@ -119,7 +120,7 @@ def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str
     expected.images = [clean_url(s, active) for s in expected.images if s.strip() and is_safe(s, image=True)]
     expected.code_lines = [line.strip() for b in blocks for line in b.text.split("\n") if line.strip()]
 
-    rendered_root = LexborHTMLParser(_markdown_it().render(out.body)).body
+    rendered_root = LexborHTMLParser(markdown_parser().render(out.body)).body
     if rendered_root is None:
         rendered_root = LexborHTMLParser("<p></p>").body
     rendered_code = {line.strip() for pre in rendered_root.css("pre") for line in (pre.text() or "").split("\n")}
