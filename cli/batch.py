@@ -281,6 +281,9 @@ def run_batch(
         if not check:
             out.mkdir(parents=True, exist_ok=True)
             # Files not done (interrupted) or gone are simply absent: the next run does them.
-            save_state(out, state_key, new_state)
+            try:
+                save_state(out, state_key, new_state)
+            except OSError:
+                pass  # without a record the next run reconverts; nothing is lost
     summary.elapsed = time.perf_counter() - started
     return summary
