@@ -7,7 +7,6 @@ take, where outputs go, the incremental state, parallel workers, and the per-fil
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import json
 import os
 import signal
@@ -16,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from feed2md.converters import Conversion, ConversionError, Options, convert, decode
+from feed2md.converters import Options
 
 from .io import TEMP_PREFIX, TEMP_SUFFIX, write_atomic
 
@@ -155,11 +154,13 @@ def ignore_file_size_signal() -> None:
 
 def process(task: Task) -> Outcome:
     """Convert one input; write its output only when the bytes change (never in check mode)."""
+    from feed2md.converters import ConversionError, convert, decode  # loaded once, in the worker
+
     outcome = Outcome(path=task.rel, output=task.out_rel, status="failed")
     try:
         data = task.source.read_bytes()
         text, encoding = decode(data)
-        result: Conversion = convert(text, _options)
+        result = convert(text, _options)
         outcome.encoding = encoding
         outcome.warnings = list(result.report.warnings)
         if _verify:
@@ -180,7 +181,7 @@ def process(task: Task) -> Outcome:
             write_atomic(task.output, new)
             outcome.status = "converted"
         if not _check or old == new:
-            outcome.stamp = {"in": _stat_pair(task.source), "out": _stat_pair(task.output), "sha": hashlib.blake2b(data, digest_size=16).hexdigest()}
+            outcome.stamp = {"in": _stat_pair(task.source), "out": _stat_pair(task.output)}
     except ConversionError as exc:
         outcome.error = str(exc)
     except OSError as exc:

@@ -15,7 +15,8 @@ from typing import List, Optional
 
 import typer
 
-from feed2md.converters import CompanyLinks, ConversionError, Options, convert, decode, default_rules, parse_rules
+# Only the light names here: the HTML machinery loads when a command converts (start-up time).
+from feed2md.converters import CompanyLinks, ConversionError, Options, default_rules, parse_rules
 
 from .io import display, error, write_atomic, write_stdout
 
@@ -101,6 +102,8 @@ def convert_cmd(
         error("stdin ('-') can be read only once")
         raise typer.Exit(2)
     options = _options(companies, rules_file)
+    from feed2md.converters import convert, decode
+
     failed = False
     for name in files:
         try:
@@ -206,6 +209,7 @@ def verify(
     rules_file: Optional[Path] = typer.Option(None, "--rules", help=RULES_HELP),
 ) -> None:
     """Check that the Markdown still says everything the article said (exit 0), or list what is lost (exit 1)."""
+    from feed2md.converters import convert, decode
     from feed2md.converters.verify import verify as find_losses
 
     options = _options(companies, rules_file)

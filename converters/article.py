@@ -20,6 +20,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0e-\x1f]")
 _FENCE = re.compile(r"^-{3,}[ \t]*$")
 _END = re.compile(r"^(?:-{3,}|\.\.\.)[ \t]*$")
 # A front-matter line: `key: value`, a list item, or an indented/continued value.
@@ -72,7 +73,7 @@ def _looks_binary(text: str) -> bool:
     sample = text[:8192]
     if not sample:
         return False
-    controls = sum(1 for ch in sample if ch < "\x20" and ch not in "\t\n\r\f\x00")
+    controls = len(_CONTROL.findall(sample))
     nuls = sample.count("\x00")
     # NUL bytes sprinkled in text are tolerated (and removed); mostly-control content is not text.
     return controls / len(sample) > 0.05 or nuls / len(sample) > 0.3

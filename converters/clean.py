@@ -11,21 +11,13 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from enum import Enum
 
 from selectolax.lexbor import LexborHTMLParser
 
 from .errors import ConversionError
+from .options import CompanyLinks
 from .rules import ActiveRules, RuleSet
 from .urls import clean_url, host_of, is_safe
-
-
-class CompanyLinks(str, Enum):
-    """What to do with tracked company links (36kr `a.project-link`)."""
-
-    TEXT = "text"  # replace the anchor by its text (default)
-    LIST = "list"  # text, and list the companies under the front-matter key `companies`
-    LINK = "link"  # keep an ordinary link, without tracking attributes or parameters
 
 
 @dataclass

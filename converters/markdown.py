@@ -315,19 +315,25 @@ def _flanks(before: str, after: str, opening: bool) -> bool:
 _LINE_SPLIT = re.compile(f"(?<!{BREAK_MARK})\n")
 
 
+_EMPHASIS_MARK = re.compile(f"[{''.join(_MARK_KIND)}]")
+_EMPHASIS_SPLIT = re.compile(f"([{''.join(_MARK_KIND)}])")
+
+
 def _resolve_emphasis(text: str) -> str:
-    if not any(m in text for m in _MARK_KIND):
+    if not _EMPHASIS_MARK.search(text):
         return text
     # Emphasis pairs within a line, or across a hard break; never across lines that may
     # belong to different blocks (list items, quotes), where raw <strong> could start an
     # HTML block. An unpaired marker is dropped: the text stays, the emphasis goes.
-    return "\n".join(_resolve_block_emphasis(part) for part in _LINE_SPLIT.split(text))
+    return "\n".join(
+        _resolve_block_emphasis(part) if _EMPHASIS_MARK.search(part) else part for part in _LINE_SPLIT.split(text)
+    )
 
 
 def _resolve_block_emphasis(block: str) -> str:
     # Tokens: plain strings, and [kind, opening] lists for markers.
     tokens: list = []
-    for piece in re.split(f"([{''.join(_MARK_KIND)}])", block):
+    for piece in _EMPHASIS_SPLIT.split(block):
         if piece in _MARK_KIND:
             kind, opening = _MARK_KIND[piece]
             tokens.append([kind, opening])
@@ -381,9 +387,6 @@ def _render_pairs(tokens: list, pairs: list[tuple[int, int]]) -> list[str]:
     for o, c in pairs:
         kind = tokens[o][0]
         # whitespace just inside the markers goes outside them
-        j = o + 1
-        while j < c and isinstance(tokens[j], str) and tokens[j] != "" and not tokens[j].strip():
-            j += 1
         lead_text = out[o + 1] if o + 1 < c else ""
         if lead_text and lead_text != lead_text.lstrip():
             out[o] = lead_text[: len(lead_text) - len(lead_text.lstrip())] + out[o]
@@ -396,28 +399,31 @@ def _render_pairs(tokens: list, pairs: list[tuple[int, int]]) -> list[str]:
         out[c] = _CLOSE[kind] + out[c]
     text = "".join(out)
     # Now decide, marker by marker, with the final neighbours known.
-    result: list[str] = []
-    stack: list[tuple[str, int]] = []
-    chars = text
+    positions = [m.start() for m in _EMPHASIS_MARK.finditer(text)]
+    stack: list[int] = []
     decisions: dict[int, str] = {}
-    for i, ch in enumerate(chars):
-        if ch in _MARK_KIND:
-            kind, opening = _MARK_KIND[ch]
-            if opening:
-                stack.append((kind, i))
-            elif stack:
-                _, start = stack.pop()
-                ok = _flanks(_neighbour(chars, start, -1), _neighbour(chars, start, 1), True) and _flanks(
-                    _neighbour(chars, i, -1), _neighbour(chars, i, 1), False
-                )
-                if ok:
-                    decisions[start] = decisions[i] = _DELIMITER[kind]
-                elif "\n" not in chars[start:i]:
-                    decisions[start], decisions[i] = f"<{kind}>", f"</{kind}>"
-                # else: raw tags on two lines could open an HTML block; keep the text only
-    for i, ch in enumerate(chars):
-        result.append(decisions.get(i, "") if ch in _MARK_KIND else ch)
-    return result
+    for i in positions:
+        kind, opening = _MARK_KIND[text[i]]
+        if opening:
+            stack.append(i)
+        elif stack:
+            start = stack.pop()
+            ok = _flanks(_neighbour(text, start, -1), _neighbour(text, start, 1), True) and _flanks(
+                _neighbour(text, i, -1), _neighbour(text, i, 1), False
+            )
+            if ok:
+                decisions[start] = decisions[i] = _DELIMITER[kind]
+            elif "\n" not in text[start:i]:
+                decisions[start], decisions[i] = f"<{kind}>", f"</{kind}>"
+            # else: raw tags on two lines could open an HTML block; keep the text only
+    pieces: list[str] = []
+    last = 0
+    for i in positions:
+        pieces.append(text[last:i])
+        pieces.append(decisions.get(i, ""))
+        last = i + 1
+    pieces.append(text[last:])
+    return pieces
 
 
 def _neighbour(text: str, index: int, step: int) -> str:

@@ -9,7 +9,6 @@ Every change it makes is reported as a human-readable note.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import re
 from typing import Any
 
@@ -30,6 +29,8 @@ _ITEM_LINE = re.compile(r"^\s*-\s*(.*)$")
 _BULLETS = re.compile(r"^(?:[-—–•·*]\s*)+")
 _PLACEHOLDER_IMAGE = re.compile(r"(?:picsum\.photos|placehold\.it|placeholder\.com|dummyimage\.com|via\.placeholder)", re.I)
 _PAGE_URL = re.compile(r"\.(?:s?html?|php|aspx?|jsp)(?:[?#]|$)|^[a-z]+://[^/]+/?(?:[?#]|$)", re.I)
+_RSS_DATE = re.compile(r"^(?:[A-Z][a-z]{2}, )?(\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) (?:GMT|UTC|UT|\+0000)$")
+_MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}
 _NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M:%S")
 
 
@@ -96,11 +97,17 @@ def parse_date(value: Any) -> dt.datetime | dt.date | None:
         return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         pass
+    match = _RSS_DATE.match(text)  # the form RSSHub writes, read without email.utils (start-up)
+    if match and match.group(2) in _MONTHS:
+        day, month, year, hh, mm, ss = match.groups()
+        return dt.datetime(int(year), _MONTHS[month], int(day), int(hh), int(mm), int(ss), tzinfo=dt.timezone.utc)
     for fmt in _NAIVE_FORMATS:
         try:
             return dt.datetime.strptime(text, fmt)
         except ValueError:
             pass
+    import email.utils
+
     try:
         return email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
@@ -185,6 +192,19 @@ def normalise(meta: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     return ordered
 
 
+class _IsoDate(str):
+    """A date already in ISO 8601, to be written as a plain (unquoted) YAML timestamp."""
+
+
+class _FrontMatterDumper(_Dumper):
+    pass
+
+
+_FrontMatterDumper.add_representer(
+    _IsoDate, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:timestamp", str(value))
+)
+
+
 def dump_front_matter(meta: dict[str, Any]) -> str:
     """Serialise metadata as YAML between `---` lines, keys in the given order.
 
@@ -193,17 +213,16 @@ def dump_front_matter(meta: dict[str, Any]) -> str:
     """
     if not meta:
         return ""
-    parts = ["---\n"]
+    data = {}
     for key, value in meta.items():
-        if key == "date" and isinstance(value, str) and parse_date(value) is not None and _is_iso(value):
-            parts.append(f"date: {value}\n")
-            continue
-        if isinstance(value, (dt.date, dt.datetime)):
+        if key == "date" and isinstance(value, str) and _is_iso(value):
+            value = _IsoDate(value)
+        elif isinstance(value, (dt.date, dt.datetime)):
             value = value.isoformat()
-        parts.append(yaml.dump({key: value}, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=10**9,
-                               default_flow_style=False))
-    parts.append("---\n")
-    return "".join(parts)
+        data[key] = value
+    text = yaml.dump(data, Dumper=_FrontMatterDumper, allow_unicode=True, sort_keys=False, width=10**9,
+                     default_flow_style=False)
+    return "---\n" + text + "---\n"
 
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z)?)?$")

@@ -13,11 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 from .errors import ConversionError
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.toml")
@@ -139,6 +134,11 @@ def _site_from_table(table: Mapping[str, Any], source: str) -> SiteRule:
 
 def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
     """Parse the TOML text of a rules file into a RuleSet."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

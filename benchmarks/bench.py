@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""feed2md benchmark: speed and memory against html2text, measured side by side in one run.
+
+    python benchmarks/bench.py [--copies 50] [--runs 15]
+
+Builds a tree of COPIES copies of ../shared/corpus (about 67 articles each), then measures:
+
+  floor       bare html2text in one process: read each file, convert its body, write one output
+  jobs1       feed2md batch --jobs 1 (fresh output folder)
+  jobs2       feed2md batch --jobs 2 (fresh output folder)
+  rerun       feed2md batch again over the jobs2 output (nothing changed)
+  convert     feed2md convert FILE vs the html2text CLI on the same body (median of RUNS)
+  memory      peak RSS of any one batch process, for a small and the full tree
+
+and prints each figure with its ratio and the target of issue #7. Timings on a shared machine
+are noisy: read the ratios, and run it twice before believing a regression.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+WORK = HERE / "_work"
+BIN = Path(sys.executable).parent
+
+
+def build_tree(copies: int) -> tuple[Path, int]:
+    src = WORK / f"src-{copies}"
+    if src.exists():
+        return src, sum(1 for _ in src.rglob("*.txt"))
+    count = 0
+    for c in range(copies):
+        for folder in ("36kr", "mixed", "seed"):
+            target = src / f"copy{c:03}" / folder
+            target.mkdir(parents=True)
+            for f in sorted((CORPUS / folder).glob("*.txt")):
+                shutil.copy(f, target / f.name)
+                count += 1
+    return src, count
+
+
+def html2text_floor(src: Path, out: Path) -> float:
+    """What this design cannot beat: html2text alone, one process, one output per file."""
+    import html2text
+
+    start = time.perf_counter()
+    for path in sorted(src.rglob("*.txt")):
+        text = path.read_text("utf-8")
+        parts = text.split("\n---\n", 1) if text.lstrip().startswith("---") else ["", text]
+        converter = html2text.HTML2Text(bodywidth=0)
+        markdown = converter.handle(parts[-1])
+        target = out / path.relative_to(src).with_suffix(".md")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(markdown, "utf-8")
+    return time.perf_counter() - start
+
+
+def timed(cmd: list[str]) -> tuple[float, int]:
+    """Wall time of a command, and the peak RSS (KiB) of its largest process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        sys.exit(f"{' '.join(cmd)} failed: {proc.stderr.decode()[-500:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, max(before, after)
+
+
+def peak_rss(cmd: list[str]) -> int:
+    """Peak RSS (KiB) of the largest process of a command, measured in a fresh child."""
+    probe = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, "
+        "stderr=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    return int(subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True, text=True).stdout)
+
+
+def median_time(cmd: list[str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--copies", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    feed2md = str(BIN / "feed2md")
+    html2text_cli = str(BIN / "html2text")
+    if not Path(feed2md).exists():
+        sys.exit("install feed2md first (see README)")
+
+    src, files = build_tree(args.copies)
+    small, small_files = build_tree(max(1, args.copies // 10))
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"tree: {files} files ({sum(p.stat().st_size for p in src.rglob('*.txt')) / 1e6:.1f} MB)\n")
+
+    rows = []
+    shutil.rmtree(WORK / "out-floor", ignore_errors=True)
+    floor = html2text_floor(src, WORK / "out-floor")
+    rows.append(("bare html2text, 1 process", floor, "floor"))
+    results = {}
+    for jobs in (1, 2):
+        out = WORK / f"out-j{jobs}"
+        shutil.rmtree(out, ignore_errors=True)
+        results[jobs], _ = timed([feed2md, "batch", str(src), "-o", str(out), "--jobs", str(jobs), "--quiet"])
+    rerun, _ = timed([feed2md, "batch", str(src), "-o", str(WORK / "out-j2"), "--jobs", "2", "--quiet"])
+    rows.append(("feed2md batch --jobs 1", results[1], f"{results[1] / floor:.2f}x floor (target <= 1.5x)"))
+    rows.append(("feed2md batch --jobs 2", results[2], f"{results[1] / results[2]:.2f}x faster than --jobs 1 (target >= 1.7x)"))
+    rows.append(("unchanged re-run", rerun, f"{results[2] / rerun:.1f}x faster than the first run (target >= 20x)"))
+
+    sample = CORPUS / "seed" / "000_8175177d30c2fdc4.txt"
+    body = WORK / "body.html"
+    text = sample.read_text("utf-8")
+    body.write_text(text.split("\n---\n", 1)[1], "utf-8")
+    convert_time = median_time([feed2md, "convert", str(sample)], args.runs)
+    h2t_time = median_time([html2text_cli, str(body)], args.runs)
+    rows.append(("html2text CLI, one file", h2t_time, "reference"))
+    rows.append(("feed2md convert FILE", convert_time, f"{convert_time / h2t_time:.2f}x html2text CLI (target <= 2.5x)"))
+
+    width = max(len(r[0]) for r in rows)
+    for name, seconds, note in rows:
+        print(f"{name:<{width}}  {seconds * 1000:9.1f} ms  {note}")
+    print(f"{'':<{width}}  throughput: {files / results[1]:.0f} files/s with 1 job, {files / results[2]:.0f} files/s with 2")
+
+    mem_small = peak_rss([feed2md, "batch", str(small), "-o", str(WORK / "out-mem-small"), "--jobs", "2", "--quiet", "--force"])
+    mem_full = peak_rss([feed2md, "batch", str(src), "-o", str(WORK / "out-mem-full"), "--jobs", "2", "--quiet", "--force"])
+    print(f"\npeak memory of one batch process: {mem_small / 1024:.0f} MB for {small_files} files, "
+          f"{mem_full / 1024:.0f} MB for {files} files (target < 150 MB, flat)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

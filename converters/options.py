@@ -1,0 +1,33 @@
+"""Conversion options: what a caller may choose (company links, site rules).
+
+Kept apart from the converter so that the command line can build options without
+importing the HTML machinery (start-up time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from .rules import RuleSet, default_rules
+
+
+class CompanyLinks(str, Enum):
+    """What to do with tracked company links (36kr `a.project-link`)."""
+
+    TEXT = "text"  # replace the anchor by its text (default)
+    LIST = "list"  # text, and list the companies under the front-matter key `companies`
+    LINK = "link"  # keep an ordinary link, without tracking attributes or parameters
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to convert. The defaults are what most users want."""
+
+    company_links: CompanyLinks = CompanyLinks.TEXT
+    rules: RuleSet | None = None  # None: the built-in rules
+
+    def fingerprint(self) -> str:
+        """A stable string that changes whenever the options would change the output."""
+        rules = self.rules or default_rules()
+        return f"{self.company_links.value}|{rules!r}"

@@ -1,0 +1,122 @@
+"""The pipeline: one scraped article's text in, the normalised file out.
+
+Runs the pipeline over the other modules and reports what it did; no I/O, no printing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .article import decode, split_article
+from .clean import clean_html
+from .code import extract_code
+from .errors import ConversionError
+from .markdown import ALL_MARKS, html_to_markdown, normalise_markdown
+from .metadata import dump_front_matter, normalise, parse_front_matter
+from .options import Options
+from .rules import default_rules
+
+
+@dataclass
+class Report:
+    """What a conversion did, for people and for batch reports."""
+
+    encoding: str = "utf-8"
+    body_kind: str = "html"  # "html", or "markdown" for an already converted body
+    sites: tuple[str, ...] = ()
+    changes: list[str] = field(default_factory=list)  # front-matter values changed or dropped
+    warnings: list[str] = field(default_factory=list)  # things a user may want to look at
+    company_links_removed: int = 0
+    links_changed: int = 0
+    unsafe_removed: int = 0
+    media_linked: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class Conversion:
+    text: str
+    metadata: dict[str, Any]
+    body: str
+    report: Report
+
+
+# Bodies that open with a tag are HTML (the scraped case); feed2md's own Markdown never does,
+# apart from the few tags it writes itself.
+_OPENS_WITH_TAG = re.compile(r"\s*<(?!/?(?:strong|em|del|br)>)[A-Za-z!]")
+_FENCE_START = re.compile(r"-{3,}[ \t]*(?:\n|$)")
+_OWN_TAGS = re.compile(r"^</?(?:strong|em|del|br)>$")
+
+
+def _is_html(body: str) -> bool:
+    """True when the body is HTML; False when it is Markdown already (e.g. feed2md's output).
+
+    The test for the second case is exact: read as CommonMark, the body holds no raw HTML
+    other than the tags feed2md itself writes.
+    """
+    if "<" not in body:
+        return False
+    if _OPENS_WITH_TAG.match(body):
+        return True
+    from .verify import markdown_parser
+
+    for token in markdown_parser().parse(body):
+        for t in (token, *(token.children or ())):
+            if t.type == "html_block" or (t.type == "html_inline" and not _OWN_TAGS.match(t.content)):
+                return True
+    return False
+
+
+def convert(text: str, options: Options | None = None) -> Conversion:
+    """Convert the text of one scraped article. Raises ConversionError, and nothing else,
+    for input that cannot be converted."""
+    options = options or Options()
+    if not isinstance(text, str):
+        raise ConversionError("expected text (str); use convert_bytes for raw file contents")
+    report = Report()
+    for mark in ALL_MARKS:  # internal markers: Unicode noncharacters, never text
+        if mark in text:
+            text = text.replace(mark, "")
+    raw = split_article(text)
+    if not raw.closed:
+        report.warnings.append("front matter has no closing '---'; it ends at the first line that is not YAML")
+    meta = parse_front_matter(raw.front_matter, report.warnings)
+    metadata = normalise(meta, report.changes)
+
+    if _is_html(raw.body):
+        rules = options.rules or default_rules()
+        labels = [str(metadata.get("author", ""))] + [str(c) for c in metadata.get("categories") or []]
+        html, blocks, spans = extract_code(raw.body)
+        cleaned = clean_html(html, rules, labels, options.company_links)
+        body = html_to_markdown(cleaned.html, blocks, spans)
+        report.sites = cleaned.sites
+        report.company_links_removed = cleaned.company_links_removed
+        report.links_changed = cleaned.links_changed
+        report.unsafe_removed = cleaned.unsafe_removed
+        report.media_linked = cleaned.media_linked
+        if cleaned.companies:
+            metadata["companies"] = cleaned.companies
+    else:
+        report.body_kind = "markdown"
+        body = normalise_markdown(raw.body)
+
+    front = dump_front_matter(metadata)
+    if not front and _FENCE_START.match(body):
+        front = "---\n---\n"  # else the body's own `---` would be read as front matter
+    if front and body:
+        out = front + "\n" + body
+    else:
+        out = front + body
+    return Conversion(text=out, metadata=metadata, body=body, report=report)
+
+
+def convert_bytes(data: bytes, options: Options | None = None) -> Conversion:
+    """Convert a file's raw bytes (any common encoding; see article.decode)."""
+    text, encoding = decode(data)
+    result = convert(text, options)
+    result.report.encoding = encoding
+    return result
