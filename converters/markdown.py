@@ -46,7 +46,7 @@ _LINE_START = re.compile(r"^(\s*)(?:(#{1,6}(?=\s|$)|[-+](?=\s|-|$)|[>=])|(\d{1,9
 
 
 def _escape(text: str, in_table: bool) -> str:
-    text = _INLINE_SPECIAL.sub(lambda m: "\\" + m.group(0), text)
+    text = _INLINE_SPECIAL.sub(r"\\\g<0>", text)
     if in_table:
         text = text.replace("|", "\\|")
     # Block syntax only matters where the text ends up at the start of a line; mark it here,
@@ -127,26 +127,35 @@ class _Writer(html2text.HTML2Text):
         if BLOCK_MARK in data or INLINE_MARK in data:
             self._placeholder(data)
             return
-        data = _CJK_BREAK.sub("", data)
-        starts_cjk = bool(_CJK_CHAR.match(data.lstrip()[:1]))
-        if self.pending_space:
-            self.pending_space = False
-            if not starts_cjk and data[:1] not in (" ", "\t", "\n"):
-                data = " " + data
-        if "\n" in data[: len(data) - len(data.lstrip())] and starts_cjk and _CJK_CHAR.match(self.last_char):
-            data = data.lstrip()
-        stripped = data.rstrip()
-        if not stripped and "\n" in data and _CJK_CHAR.match(self.last_char):
-            self.pending_space = True  # whitespace between tags, after CJK text
-            return
-        if stripped and "\n" in data[len(stripped):] and _CJK_CHAR.match(stripped[-1]):
-            data = stripped
-            self.pending_space = True
-        if stripped:
-            self.last_char = stripped[-1]
+        if self.pending_space or "\n" in data:
+            data = self._cjk_line_breaks(data)
+            if not data:
+                return
+        tail = data.rstrip()
+        if tail:
+            self.last_char = tail[-1]
         # html2text's own "space after emphasis" logic adds spaces before CJK: switch it off.
         self.stressed = self.preceding_stressed = False
         super().handle_data(_escape(data, self.table_depth > 0), entity_char=True)
+
+    def _cjk_line_breaks(self, data: str) -> str:
+        """A line break next to CJK text is no word space (CSS Text 3 segment breaks). Inside
+        this text run that is a substitution; at its edges the neighbour is in another run,
+        so a break after CJK text is held back until the next run shows what follows."""
+        data = _CJK_BREAK.sub("", data)
+        head = data.lstrip()
+        starts_cjk = bool(head) and _CJK_CHAR.match(head[0]) is not None
+        if self.pending_space:
+            self.pending_space = False
+            if head and not starts_cjk and not data[0].isspace():
+                data = " " + data
+        if starts_cjk and "\n" in data[: len(data) - len(head)] and _CJK_CHAR.match(self.last_char):
+            data = head
+        stripped = data.rstrip()
+        if "\n" in data[len(stripped) :] and _CJK_CHAR.match(stripped[-1:] or self.last_char):
+            self.pending_space = True
+            return stripped
+        return data
 
     def _placeholder(self, data: str) -> None:
         for piece in re.split(f"([{BLOCK_MARK}{INLINE_MARK}]\\d+[{BLOCK_MARK}{INLINE_MARK}])", data):
