@@ -17,7 +17,7 @@ from selectolax.lexbor import LexborHTMLParser
 from .errors import ConversionError
 from .options import CompanyLinks
 from .rules import ActiveRules, RuleSet
-from .urls import clean_url, host_of, is_safe
+from .urls import clean_url, is_safe
 
 
 @dataclass
@@ -34,6 +34,7 @@ class CleanResult:
 _LAZY_SRC = ("data-src", "data-original", "data-actualsrc", "data-original-src", "data-lazy-src")
 _MEDIA = "iframe, video, audio, embed[src], object[data]"
 _SPACE = re.compile(r"\s+")
+_LINKED_HOST = re.compile(r"""\b(?:href|src)\s*=\s*["']?(?:https?:)?//([^/"'\s>:?#]+)""", re.I)
 
 
 def _select(tree: LexborHTMLParser, selectors: tuple[str, ...]) -> list:
@@ -58,11 +59,9 @@ def clean_html(body: str, rules: RuleSet, labels: list[str], company_links: Comp
     root = tree.body
     if root is None:
         return CleanResult(html="")
-    links = root.css("a[href]")
-    images = root.css("img")
-    hosts = {host_of(a.attributes.get("href") or "") for a in links}
-    hosts.update(host_of(img.attributes.get("src") or "") for img in images)
-    active = rules.select(labels, hosts - {""})
+    # Hosts that may identify the site, read off the raw text (cheaper than walking nodes).
+    hosts = {h.lower() for h in _LINKED_HOST.findall(body)}
+    active = rules.select(labels, hosts)
     result = CleanResult(html="", sites=active.sites)
 
     for node in _select(root, active.drop):
@@ -117,9 +116,10 @@ def _link(node, active: ActiveRules, result: CleanResult) -> None:
     if cleaned != href:
         result.links_changed += 1
     attrs = node.attrs
-    for name in list(attrs):
-        del attrs[name]
-    attrs["href"] = cleaned
+    if cleaned != href:
+        attrs["href"] = cleaned
+    if "title" in attrs:
+        del attrs["title"]  # a tooltip, not article text; html2text would quote it unsafely
 
 
 def _image(node, active: ActiveRules, result: CleanResult) -> None:
@@ -137,10 +137,9 @@ def _image(node, active: ActiveRules, result: CleanResult) -> None:
     cleaned = src if src.startswith("data:") else clean_url(src, active)
     if cleaned != src:
         result.links_changed += 1
-    for name in list(attrs):
-        del node.attrs[name]
-    node.attrs["src"] = cleaned
-    if alt:
+    if cleaned != attrs.get("src"):
+        node.attrs["src"] = cleaned
+    if alt != (attrs.get("alt") or ""):
         node.attrs["alt"] = alt
 
 
