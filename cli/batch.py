@@ -7,6 +7,7 @@ take, where outputs go, the incremental state, parallel workers, and the per-fil
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import json
 import os
 import re
@@ -137,11 +138,27 @@ def _stat_pair(path: str) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns]
 
 
-def is_fresh(task: Task, entry: dict | None) -> bool:
-    """True when the recorded conversion of this input is still what is on disk."""
-    if not entry:
-        return False
-    return entry.get("in") == _stat_pair(task.source) and entry.get("out") == _stat_pair(task.output)
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def fresh_entry(task: Task, entry: dict | None) -> dict | None:
+    """The state entry to keep when the recorded conversion of this input still holds, else None.
+
+    Sizes and mtimes decide at once; an input whose mtime moved (a fresh checkout, `touch`)
+    but whose bytes hash the same is still fresh, and its entry is updated.
+    """
+    if not entry or entry.get("src") != task.rel or entry.get("out") != _stat_pair(task.output):
+        return None
+    stat_in = _stat_pair(task.source)
+    if entry.get("in") == stat_in:
+        return entry
+    try:
+        with open(task.source, "rb") as handle:
+            same = _digest(handle.read()) == entry.get("sha")
+    except OSError:
+        return None
+    return {**entry, "in": stat_in} if same else None
 
 
 # -- one file --------------------------------------------------------------------------------
@@ -194,7 +211,7 @@ def process(task: Task) -> Outcome:
             write_atomic(Path(task.output), new)
             outcome.status = "converted"
         if not _check or old == new:
-            outcome.stamp = {"in": _stat_pair(task.source), "out": _stat_pair(task.output)}
+            outcome.stamp = {"in": _stat_pair(task.source), "out": _stat_pair(task.output), "sha": _digest(data)}
     except ConversionError as exc:
         outcome.error = str(exc)
     except OSError as exc:
@@ -276,8 +293,8 @@ def run_batch(
     todo: list[Task] = []
     new_state: dict = {}
     for task in found.tasks:
-        entry = state.get(task.out_rel)
-        if entry and entry.get("src") == task.rel and is_fresh(task, entry):
+        entry = fresh_entry(task, state.get(task.out_rel))
+        if entry is not None:
             new_state[task.out_rel] = entry
             outcome = Outcome(path=task.rel, output=task.out_rel, status="unchanged")
             summary.add(outcome)

@@ -80,7 +80,7 @@ COMPANIES_HELP = "36kr company links: 'text' keeps only the name (default), 'lis
 RULES_HELP = "A TOML file of extra or overriding site rules (see `feed2md rules`)."
 
 
-@app.command("convert", epilog="Example: feed2md convert article.txt > article.md    |    cat article.txt | feed2md convert - | head")
+@app.command("convert", epilog="Example: feed2md convert article.txt > article.md    |    cat article.txt | feed2md convert - | head\n\n" + EPILOG_EXIT)
 def convert_cmd(
     files: List[str] = typer.Argument(None, metavar="[FILE]...", help="Articles to convert; '-' or nothing (with a pipe) reads stdin."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write to this file (one input) or folder (several)."),
@@ -158,7 +158,7 @@ def convert_cmd(
         raise typer.Exit(1)
 
 
-@app.command(epilog="Example: feed2md batch scraped/ -o markdown/ --report report.jsonl")
+@app.command(epilog="Example: feed2md batch scraped/ -o markdown/ --report report.jsonl\n\n" + EPILOG_EXIT)
 def batch(
     src: Path = typer.Argument(..., exists=True, file_okay=False, dir_okay=True, help="Folder of scraped articles."),
     out: Path = typer.Option(..., "-o", "--output", help="Folder for the Markdown files (mirrors SRC_DIR)."),
@@ -201,7 +201,7 @@ def batch(
         raise typer.Exit(1)
 
 
-@app.command(epilog="Example: feed2md verify scraped/a.txt markdown/a.md    |    feed2md verify scraped/a.txt")
+@app.command(epilog="Example: feed2md verify scraped/a.txt markdown/a.md    |    feed2md verify scraped/a.txt\n\n" + EPILOG_EXIT)
 def verify(
     source: Path = typer.Argument(..., help="The scraped article."),
     output: Optional[Path] = typer.Argument(None, help="Its Markdown; omitted: a fresh conversion is checked."),
@@ -232,7 +232,7 @@ def verify(
         raise typer.Exit(1)
 
 
-@app.command(epilog="Example: feed2md rules --rules my-rules.toml")
+@app.command(epilog="Example: feed2md rules --rules my-rules.toml\n\n" + EPILOG_EXIT)
 def rules(rules_file: Optional[Path] = typer.Option(None, "--rules", help=RULES_HELP)) -> None:
     """List the active site rules (built-in, plus those of --rules)."""
     options = _options(CompanyLinks.TEXT, rules_file)

@@ -40,8 +40,13 @@ _CJK = "\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u31a0-\u31ff\u3400-
 _CJK_CHAR = re.compile(f"[{_CJK}]")
 # A line break between two CJK characters is not a word space (CSS Text 3 segment breaks).
 _CJK_BREAK = re.compile(f"(?<=[{_CJK}])[ \t]*\n\\s*(?=[{_CJK}])")
-# `<` before a tag-like character, or at the end of a text run (what follows is unknown).
-_INLINE_SPECIAL = re.compile(r"[\\`*_\[\]~]|<(?=[A-Za-z/!?]|$)|&(?=#?[A-Za-z0-9]+;)")
+# What CommonMark (and GFM's ~) could read as syntax, and nothing more: `_` only where it can
+# flank (not inside a word), `\` only before ASCII punctuation, `<` only before a tag-like
+# character, `&` only before an entity-like name; at the end of a text run what follows is
+# unknown, so those escape there too.
+_INLINE_SPECIAL = re.compile(
+    r"[`*\[\]~]|_(?!\w)|(?<!\w)_|\\(?=[!-/:-@\[-`{-~]|$)|<(?=[A-Za-z/!?]|$)|&(?=#?[A-Za-z0-9]+;)"
+)
 _LINE_START = re.compile(r"^(\s*)(?:(#{1,6}(?=\s|$)|[-+](?=\s|-|$)|[>=])|(\d{1,9})([.)])(?=\s|$))")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -108,6 +109,15 @@ def test_batch_converts_a_tree_incrementally_and_checks(tmp_path):
     assert {r["status"] for r in rows if r["path"] != "feeds/broken.txt"} == {"unchanged"}
     assert second.returncode == 1 and _digest(out) == outputs
 
+    os.utime(src / "seed.txt")  # touched, same bytes: still up to date
+    third = run("batch", src, "-o", out, "--report", report)
+    assert json.loads(report.read_text().splitlines()[-1])["status"] in ("unchanged", "failed")
+    assert "0 converted" in third.stderr.decode()
+    assert {k: v for k, v in _digest(out).items() if not k.startswith(".")} == {
+        k: v for k, v in outputs.items() if not k.startswith(".")
+    }
+
+    outputs = _digest(out)
     (src / "feeds" / "broken.txt").unlink()
     assert run("batch", src, "-o", out, "--check").returncode == 0
     changed = src / "feeds" / "36kr" / "001.txt"
