@@ -310,6 +310,7 @@ def run_batch(
             on_outcome(outcome)
     finally:
         if not check:
+            remove_stale_temporaries(out)  # a write cut short by Ctrl-C leaves no temporary behind
             out.mkdir(parents=True, exist_ok=True)
             # Files not done (interrupted) or gone are simply absent: the next run does them.
             try:
