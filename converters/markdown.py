@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from html.parser import HTMLParser
 
 import html2text
 
@@ -58,10 +57,7 @@ def _escape(text: str, in_table: bool) -> str:
     # decide once the line is known (see _resolve_line_starts).
     match = _LINE_START.match(text)
     if match:
-        if match.group(2):
-            pos = match.start(2)
-        else:
-            pos = match.start(4)
+        pos = match.start(2) if match.group(2) else match.start(4)  # before `#`, or `1`'s `.`
         text = text[:pos] + LINE_MARK + text[pos:]
     return text
 
@@ -90,12 +86,8 @@ class _Writer(html2text.HTML2Text):
             tag = "div"
         kind = _EMPHASIS_TAGS.get(tag)
         if kind is not None:
-            if start and self.maybe_automatic_link is not None:
-                # html2text writes a link's `[` lazily, at its first output; do it now so the
-                # emphasis marker lands inside the link text.
-                self.o("[")
-                self.maybe_automatic_link = None
-                self.empty_link = False
+            if start:
+                self._open_link_text()
             self.o(_OPEN[kind] if start else _CLOSE[kind])
             return
         if tag in _PLAIN_TAGS:
@@ -104,8 +96,8 @@ class _Writer(html2text.HTML2Text):
             if start:
                 self._hard_break()
             return
-        if tag in ("table", "tr", "td", "th") and tag == "table":
-            self.table_depth += 1 if start else -1
+        if tag == "table":
+            self.table_depth = self.table_depth + 1 if start else max(0, self.table_depth - 1)
         if tag in ("p", "div") and self.list and not self.table_depth:
             # Paragraphs inside a list item: a blank line would end the item, so break the line.
             if not start:
@@ -114,6 +106,14 @@ class _Writer(html2text.HTML2Text):
         if tag == "pre":  # only code placeholders remain: see code.extract_code
             return
         super().handle_tag(tag, attrs, start)
+
+    def _open_link_text(self) -> None:
+        # html2text writes a link's `[` lazily, at the link's first text; markers written
+        # before that text must land inside the brackets, so write the `[` now.
+        if self.maybe_automatic_link is not None:
+            self.o("[")
+            self.maybe_automatic_link = None
+            self.empty_link = False
 
     def _hard_break(self) -> None:
         if self.table_depth:
@@ -167,10 +167,7 @@ class _Writer(html2text.HTML2Text):
             if not piece:
                 continue
             if piece[0] in (BLOCK_MARK, INLINE_MARK) and piece[-1] == piece[0]:
-                if self.maybe_automatic_link is not None:
-                    self.o("[")
-                    self.maybe_automatic_link = None
-                    self.empty_link = False
+                self._open_link_text()
                 self.o(piece)
                 self.last_char = "`"
             else:
@@ -218,14 +215,12 @@ def _substitute_code_spans(text: str, blocks: list[CodeBlock], spans: list[str])
 
 
 # -- post-passes ----------------------------------------------------------------------------
-_INLINE_PLACEHOLDER = re.compile(f"{INLINE_MARK}(\\d+){INLINE_MARK}")
 _ANY_PLACEHOLDER = re.compile(f"([{INLINE_MARK}{BLOCK_MARK}])(\\d+)[{INLINE_MARK}{BLOCK_MARK}]")
 # Runs of placeholders in running text; a block placeholder alone on its line is a fenced block.
 _INLINE_PLACEHOLDERS = re.compile(f"(?:[{INLINE_MARK}{BLOCK_MARK}]\\d+[{INLINE_MARK}{BLOCK_MARK}])+")
 
 _BLOCK_PLACEHOLDER = re.compile(f"^([ \\t>]*){BLOCK_MARK}(\\d+){BLOCK_MARK}[ \\t{BREAK_MARK}]*$", re.M)
 _TRAILING_SPACE = re.compile(r"[ \t\u00a0]+$", re.M)
-_BLANK_RUN = re.compile(r"\n{3,}")
 _EMPTY_HEADING = re.compile(r"^[ \t>]*#{1,6}$")
 _EMPTY_QUOTE = re.compile(r"^(?:>[ \t]*)+$")
 
@@ -345,6 +340,7 @@ def _resolve_emphasis(text: str) -> str:
 
 
 def _resolve_block_emphasis(block: str) -> str:
+    """Pair the emphasis markers of one line (or hard-broken lines) and render them."""
     # Tokens: plain strings, and [kind, opening] lists for markers.
     tokens: list = []
     for piece in _EMPHASIS_SPLIT.split(block):
@@ -397,6 +393,8 @@ def _resolve_block_emphasis(block: str) -> str:
 
 
 def _render_pairs(tokens: list, pairs: list[tuple[int, int]]) -> list[str]:
+    """Write each pair's markers back, inner spaces moved outside, then choose per pair:
+    `**`/`*`/`~~` where CommonMark's flanking rule lets them work, else generated tags."""
     out = [t if isinstance(t, str) else "" for t in tokens]
     for o, c in pairs:
         kind = tokens[o][0]
@@ -441,16 +439,13 @@ def _render_pairs(tokens: list, pairs: list[tuple[int, int]]) -> list[str]:
 
 
 def _neighbour(text: str, index: int, step: int) -> str:
-    """The character next to a marker, seen through adjacent markers (which render as `*`)."""
+    """The character beside a marker ('' at an edge); an adjacent marker will render as
+    `*`, a line end as a space."""
     i = index + step
-    while 0 <= i < len(text):
-        ch = text[i]
-        if ch in _MARK_KIND:
-            return "*"
-        if ch == "\n":
-            return " "
-        return ch
-    return ""
+    if not 0 <= i < len(text):
+        return ""
+    char = text[i]
+    return "*" if char in _MARK_KIND else " " if char == "\n" else char
 
 
 _LINE_MARK_AT_START = re.compile(
