@@ -265,13 +265,13 @@ def _tidy_tables(text: str) -> str:
 def _final_layout(text: str, converted: bool = True) -> str:
     """No trailing spaces, no runs of blank lines, no empty headings, no empty quote lines
     except between two quoted paragraphs; code blocks untouched; one final newline."""
-    lines = text.split("\n")
-    out: list[str] = []
+    # Pass 1: each line on its own (code lines kept as they are, marked True).
+    lines: list[tuple[str, bool]] = []
     fence = ""
-    for i, line in enumerate(lines):
+    for line in text.split("\n"):
         stripped = line.lstrip(" >")
         if fence:
-            out.append(line)
+            lines.append((line, True))
             if stripped.startswith(fence) and stripped.strip("`") == "":
                 fence = ""
             continue
@@ -280,16 +280,21 @@ def _final_layout(text: str, converted: bool = True) -> str:
         line = line.rstrip()
         if converted and "<br>" in line:
             line = _LEADING_BR.sub(r"\1", line).rstrip()
-        if not line.strip():
-            line = ""
         if _EMPTY_HEADING.match(line):
             continue
         if _EMPTY_QUOTE.match(line):
             line = "".join(line.split())
+        lines.append((line if line.strip() else "", False))
+    # Pass 2: blank lines and empty quote lines, which depend on their neighbours.
+    out: list[str] = []
+    for i, (line, code) in enumerate(lines):
+        if code:
+            out.append(line)
+            continue
+        if _EMPTY_QUOTE.match(line):
             if not out or not out[-1].startswith(">") or _EMPTY_QUOTE.match(out[-1]):
                 continue
-            following = (l.rstrip() for l in lines[i + 1 :])
-            nxt = next((l for l in following if not _EMPTY_QUOTE.match(l) and not _EMPTY_HEADING.match(l)), "")
+            nxt = next((l for l, _ in lines[i + 1 :] if not _EMPTY_QUOTE.match(l)), "")
             if not nxt.startswith(">"):
                 continue
         elif not line and (not out or not out[-1]):
