@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """feed2md benchmark: speed and memory against html2text, measured side by side in one run.
 
-    python benchmarks/bench.py [--copies 50] [--runs 15]
+    python benchmarks/bench.py [--copies 50] [--runs 15] [--repeat 3]
 
-Builds a tree of COPIES copies of ../shared/corpus (about 67 articles each), then measures:
+Builds a tree of COPIES copies of ../shared/corpus (67 articles each), then measures (the tree
+measures REPEAT times, interleaved, reporting medians):
 
   floor       bare html2text in one process: read each file, convert its body, write one output
   jobs1       feed2md batch --jobs 1 (fresh output folder)
@@ -100,7 +101,8 @@ def median_time(cmd: list[str], runs: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--copies", type=int, default=50)
-    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=15, help="runs of the one-file measures")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the tree measures (median)")
     args = parser.parse_args()
     feed2md = str(BIN / "feed2md")
     html2text_cli = str(BIN / "html2text")
@@ -113,15 +115,18 @@ def main() -> int:
     print(f"tree: {files} files ({sum(p.stat().st_size for p in src.rglob('*.txt')) / 1e6:.1f} MB)\n")
 
     rows = []
-    shutil.rmtree(WORK / "out-floor", ignore_errors=True)
-    floor = html2text_floor(src, WORK / "out-floor")
+    floors, results, reruns = [], {1: [], 2: []}, []
+    for _ in range(args.repeat):  # interleaved, so that a busy spell hits every measure alike
+        shutil.rmtree(WORK / "out-floor", ignore_errors=True)
+        floors.append(html2text_floor(src, WORK / "out-floor"))
+        for jobs in (1, 2):
+            out = WORK / f"out-j{jobs}"
+            shutil.rmtree(out, ignore_errors=True)
+            results[jobs].append(timed([feed2md, "batch", str(src), "-o", str(out), "--jobs", str(jobs), "--quiet"])[0])
+        reruns.append(timed([feed2md, "batch", str(src), "-o", str(WORK / "out-j2"), "--jobs", "2", "--quiet"])[0])
+    floor, rerun = statistics.median(floors), statistics.median(reruns)
+    results = {jobs: statistics.median(times) for jobs, times in results.items()}
     rows.append(("bare html2text, 1 process", floor, "floor"))
-    results = {}
-    for jobs in (1, 2):
-        out = WORK / f"out-j{jobs}"
-        shutil.rmtree(out, ignore_errors=True)
-        results[jobs], _ = timed([feed2md, "batch", str(src), "-o", str(out), "--jobs", str(jobs), "--quiet"])
-    rerun, _ = timed([feed2md, "batch", str(src), "-o", str(WORK / "out-j2"), "--jobs", "2", "--quiet"])
     rows.append(("feed2md batch --jobs 1", results[1], f"{results[1] / floor:.2f}x floor (target <= 1.5x)"))
     rows.append(("feed2md batch --jobs 2", results[2], f"{results[1] / results[2]:.2f}x faster than --jobs 1 (target >= 1.7x)"))
     rows.append(("unchanged re-run", rerun, f"{results[2] / rerun:.1f}x faster than the first run (target >= 20x)"))

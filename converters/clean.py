@@ -34,7 +34,7 @@ class CleanResult:
 _LAZY_SRC = ("data-src", "data-original", "data-actualsrc", "data-original-src", "data-lazy-src")
 _MEDIA = "iframe, video, audio, embed[src], object[data]"
 _SPACE = re.compile(r"\s+")
-_LINKED_HOST = re.compile(r"""\b(?:href|src)\s*=\s*["']?(?:https?:)?//([^/"'\s>:?#]+)""", re.I)
+_LINKED_HOST = re.compile(r"""(?:href|src)=["']?(?:https?:)?//([^/"'\s>:?#]+)""")
 
 
 def _select(tree: LexborHTMLParser, selectors: tuple[str, ...]) -> list:

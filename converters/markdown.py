@@ -38,14 +38,20 @@ _BLOCK_TAGS = {"section", "article", "header", "footer", "aside", "main", "nav",
 # CJK scripts (ideographs, kana, bopomofo, CJK punctuation, full-width forms). Tested by code
 # point rather than a regex class: compiling a class this wide costs ~1.5 ms of start-up.
 _CJK_RANGES = ((0x2E80, 0x312F), (0x31A0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF00, 0xFFEF))
-_LINE_BREAK = re.compile(r"[ \t]*\n\s*")
+# Line breaks between two non-ASCII characters: the only candidates for joining (a cheap filter).
+_WIDE_BREAK = re.compile(r"(?<=[^\x00-\x7f])[ \t]*\n\s*(?=[^\x00-\x7f])")
 
 
 def _is_cjk(char: str) -> bool:
     if not char:
         return False
     code = ord(char[0])
-    return any(low <= code <= high for low, high in _CJK_RANGES)
+    if code < 0x2E80:  # most text: answered at once
+        return False
+    for low, high in _CJK_RANGES:
+        if low <= code <= high:
+            return True
+    return False
 
 
 def _drop_cjk_breaks(text: str) -> str:
@@ -56,7 +62,7 @@ def _drop_cjk_breaks(text: str) -> str:
         joined = start > 0 and end < len(text) and _is_cjk(text[start - 1]) and _is_cjk(text[end])
         return "" if joined else match.group(0)
 
-    return _LINE_BREAK.sub(replace, text)
+    return _WIDE_BREAK.sub(replace, text)
 
 
 # What CommonMark (and GFM's ~) could read as syntax, and nothing more: `_` only where it can
@@ -66,11 +72,13 @@ def _drop_cjk_breaks(text: str) -> str:
 _INLINE_SPECIAL = re.compile(
     r"[`*\[\]~]|_(?!\w)|(?<!\w)_|\\(?=[!-/:-@\[-`{-~]|$)|<(?=[A-Za-z/!?]|$)|&(?=#?[A-Za-z0-9]+;)"
 )
+_MAYBE_SPECIAL = re.compile(r"[`*\[\]~_\\<&]")
 _LINE_START = re.compile(r"^(\s*)(?:(#{1,6}(?=\s|$)|[-+](?=\s|-|$)|[>=])|(\d{1,9})([.)])(?=\s|$))")
 
 
 def _escape(text: str, in_table: bool) -> str:
-    text = _INLINE_SPECIAL.sub(r"\\\g<0>", text)
+    if _MAYBE_SPECIAL.search(text):  # most text has none: skip the slower pattern
+        text = _INLINE_SPECIAL.sub(r"\\\g<0>", text)
     if in_table:
         text = text.replace("|", "\\|")
     # Block syntax only matters where the text ends up at the start of a line; mark it here,
@@ -167,6 +175,12 @@ class _Writer(html2text.HTML2Text):
         """A line break next to CJK text is no word space (CSS Text 3 segment breaks). Inside
         this text run that is a substitution; at its edges the neighbour is in another run,
         so a break after CJK text is held back until the next run shows what follows."""
+        if data.isspace():  # whitespace between tags, the common case
+            if "\n" in data and _is_cjk(self.last_char):
+                self.pending_space = True
+                return ""
+            self.pending_space = False
+            return data
         data = _drop_cjk_breaks(data)
         head = data.lstrip()
         starts_cjk = _is_cjk(head[:1])
