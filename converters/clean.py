@@ -109,7 +109,7 @@ def _link(node, active: ActiveRules, result: CleanResult) -> None:
         result.unsafe_removed += 1
         node.unwrap()
         return
-    if not _text(node) and node.css_first("img") is None:
+    if not (node.text(deep=True) or "").strip() and node.css_first("img") is None:
         node.decompose()  # an empty anchor shows nothing; its Markdown would be `[](url)`
         return
     cleaned = clean_url(href, active)

@@ -8,6 +8,7 @@ any particular site. Adding a site is adding a `[[site]]` entry.
 from __future__ import annotations
 
 import fnmatch
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,13 +67,17 @@ class ActiveRules:
     redirects: tuple[Redirect, ...]
     strip_params: tuple[str, ...]
     keep_params: frozenset[str]
+    _strip: re.Pattern = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # One compiled pattern for all strip patterns: this runs for every query parameter.
+        pattern = "|".join(fnmatch.translate(p) for p in self.strip_params) or "(?!)"
+        object.__setattr__(self, "_strip", re.compile(pattern))
 
     def strips(self, param: str) -> bool:
         """True when a query parameter is tracking noise under these rules."""
         name = param.lower()
-        if name in self.keep_params:
-            return False
-        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.strip_params)
+        return name not in self.keep_params and self._strip.match(name) is not None
 
 
 @dataclass(frozen=True)
@@ -80,28 +85,17 @@ class RuleSet:
     """All known site rules, in order; later files override entries of the same name."""
 
     sites: tuple[SiteRule, ...] = field(default_factory=tuple)
+    # The merged rules for each combination of sites seen so far: articles of one site share it.
+    _merged: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def select(self, labels: Iterable[str], hosts: Iterable[str]) -> ActiveRules:
         label_set = {str(label).strip() for label in labels}
         host_set = set(hosts)
-        chosen = [s for s in self.sites if s.applies_to(label_set, host_set)]
-
-        def union(attr: str) -> tuple:
-            seen: dict = {}
-            for site in chosen:
-                for item in getattr(site, attr):
-                    seen.setdefault(item, None)
-            return tuple(seen)
-
-        return ActiveRules(
-            sites=tuple(s.name for s in chosen),
-            drop=union("drop"),
-            unwrap=union("unwrap"),
-            companies=union("companies"),
-            redirects=union("redirects"),
-            strip_params=union("strip_params"),
-            keep_params=frozenset(union("keep_params")),
-        )
+        chosen = tuple(s for s in self.sites if s.applies_to(label_set, host_set))
+        active = self._merged.get(chosen)
+        if active is None:
+            active = self._merged[chosen] = _merge(chosen)
+        return active
 
     def merged_with(self, other: "RuleSet") -> "RuleSet":
         """This rule set with `other`'s entries added; same-named entries are replaced."""
@@ -109,6 +103,25 @@ class RuleSet:
         for site in other.sites:
             by_name[site.name] = site
         return RuleSet(tuple(by_name.values()))
+
+
+def _merge(chosen: tuple[SiteRule, ...]) -> ActiveRules:
+    def union(attr: str) -> tuple:
+        seen: dict = {}
+        for site in chosen:
+            for item in getattr(site, attr):
+                seen.setdefault(item, None)
+        return tuple(seen)
+
+    return ActiveRules(
+        sites=tuple(s.name for s in chosen),
+        drop=union("drop"),
+        unwrap=union("unwrap"),
+        companies=union("companies"),
+        redirects=union("redirects"),
+        strip_params=union("strip_params"),
+        keep_params=frozenset(union("keep_params")),
+    )
 
 
 def _site_from_table(table: Mapping[str, Any], source: str) -> SiteRule:
