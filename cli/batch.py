@@ -208,7 +208,7 @@ def process(task: Task) -> Outcome:
             outcome.status = "would-change"
             outcome.error = "output missing" if old is None else "output would change"
         else:
-            write_atomic(Path(task.output), new)
+            write_atomic(task.output, new)
             outcome.status = "converted"
         if not _check or old == new:
             outcome.stamp = {"in": _stat_pair(task.source), "out": _stat_pair(task.output), "sha": _digest(data)}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 TEMP_PREFIX = ".feed2md-"
@@ -17,11 +17,29 @@ def error(message: str) -> None:
     sys.stderr.flush()
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+_temp_names = itertools.count()
+
+
+def write_atomic(path: Path | str, data: bytes) -> None:
     """Write `data` to `path` through a temporary file in the same folder and a rename, so the
-    final path only ever holds a complete file. On failure nothing is left behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
+    final path only ever holds a complete file. On failure nothing is left behind.
+
+    The file gets the usual permissions (0666 less the umask), unlike mkstemp's 0600.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(path) or "."
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = os.path.join(folder, f"{TEMP_PREFIX}{os.getpid()}-{next(_temp_names)}{TEMP_SUFFIX}")
+        try:
+            fd = os.open(tmp, flags, 0o666)
+            break
+        except FileNotFoundError:  # first file of a folder: create the folder, once
+            os.makedirs(folder, exist_ok=True)
+        except FileExistsError:  # left by a killed run with the same process id: next name
+            pass
+    else:
+        raise FileExistsError(f"no free temporary name in {folder}")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
