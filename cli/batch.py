@@ -41,7 +41,7 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     encoding: str | None = None
-    stamp: dict | None = None  # state entry for a successful file
+    entry: list | None = None  # state entry for a successful file (see make_entry)
 
 
 @dataclass
@@ -130,6 +130,8 @@ def save_state(out: Path, key: str, files: dict) -> None:
     write_atomic(out / STATE_FILE, payload.encode("utf-8"))
 
 
+# A state entry, per output: [input path, input size, input mtime_ns, output size,
+# output mtime_ns, hash of the input bytes]. Lists keep the file small and quick to read.
 def _stat_pair(path: str) -> list[int] | None:
     try:
         st = os.stat(path)
@@ -142,23 +144,32 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def fresh_entry(task: Task, entry: dict | None) -> dict | None:
+def make_entry(task: Task, data: bytes) -> list | None:
+    stat_in, stat_out = _stat_pair(task.source), _stat_pair(task.output)
+    if stat_in is None or stat_out is None:
+        return None
+    return [task.rel, *stat_in, *stat_out, _digest(data)]
+
+
+def fresh_entry(task: Task, entry: list | None) -> list | None:
     """The state entry to keep when the recorded conversion of this input still holds, else None.
 
     Sizes and mtimes decide at once; an input whose mtime moved (a fresh checkout, `touch`)
     but whose bytes hash the same is still fresh, and its entry is updated.
     """
-    if not entry or entry.get("src") != task.rel or entry.get("out") != _stat_pair(task.output):
+    if not isinstance(entry, list) or len(entry) != 6 or entry[0] != task.rel:
+        return None
+    if entry[3:5] != _stat_pair(task.output):
         return None
     stat_in = _stat_pair(task.source)
-    if entry.get("in") == stat_in:
+    if entry[1:3] == stat_in:
         return entry
     try:
         with open(task.source, "rb") as handle:
-            same = _digest(handle.read()) == entry.get("sha")
+            same = _digest(handle.read()) == entry[5]
     except OSError:
         return None
-    return {**entry, "in": stat_in} if same else None
+    return [task.rel, *stat_in, *entry[3:]] if same and stat_in else None
 
 
 # -- one file --------------------------------------------------------------------------------
@@ -211,7 +222,7 @@ def process(task: Task) -> Outcome:
             write_atomic(task.output, new)
             outcome.status = "converted"
         if not _check or old == new:
-            outcome.stamp = {"in": _stat_pair(task.source), "out": _stat_pair(task.output), "sha": _digest(data)}
+            outcome.entry = make_entry(task, data)
     except ConversionError as exc:
         outcome.error = str(exc)
     except OSError as exc:
@@ -305,8 +316,8 @@ def run_batch(
     try:
         for outcome in run_tasks(todo, jobs, options, check, verify):
             summary.add(outcome)
-            if outcome.stamp is not None:
-                new_state[outcome.output] = {**outcome.stamp, "src": outcome.path}
+            if outcome.entry is not None:
+                new_state[outcome.output] = outcome.entry
             on_outcome(outcome)
     finally:
         if not check:
@@ -314,7 +325,8 @@ def run_batch(
             out.mkdir(parents=True, exist_ok=True)
             # Files not done (interrupted) or gone are simply absent: the next run does them.
             try:
-                save_state(out, state_key, new_state)
+                if new_state != state or not (out / STATE_FILE).exists():
+                    save_state(out, state_key, new_state)
             except OSError:
                 pass  # without a record the next run reconverts; nothing is lost
     summary.elapsed = time.perf_counter() - started
