@@ -22,6 +22,7 @@ from feed2md.converters import Options
 from .io import TEMP_PREFIX, TEMP_SUFFIX, write_atomic
 
 STATE_FILE = ".feed2md-state.json"
+RUNNING_MARK = ".feed2md-running"  # present while a run writes; left behind only by a killed run
 DEFAULT_GLOBS = ("*.md", "*.txt", "*.html")
 
 
@@ -297,7 +298,8 @@ def run_batch(
     found = walk(src, out, globs)
     for rel, why in found.skipped:
         on_outcome(Outcome(path=rel, output="", status="skipped", warnings=[why]))
-    if not check:
+    running = out / RUNNING_MARK
+    if not check and running.exists():  # the last run was killed: sweep its temporaries
         remove_stale_temporaries(out)
     state = {} if force else load_state(out, state_key)
     summary = Summary()
@@ -313,15 +315,22 @@ def run_batch(
         else:
             todo.append(task)
     on_start(len(todo))
+    writing = bool(todo) and not check
+    if writing:
+        out.mkdir(parents=True, exist_ok=True)
+        running.touch()
+    completed = False
     try:
         for outcome in run_tasks(todo, jobs, options, check, verify):
             summary.add(outcome)
             if outcome.entry is not None:
                 new_state[outcome.output] = outcome.entry
             on_outcome(outcome)
+        completed = True
     finally:
         if not check:
-            remove_stale_temporaries(out)  # a write cut short by Ctrl-C leaves no temporary behind
+            if writing and not completed:
+                remove_stale_temporaries(out)  # a write cut short by Ctrl-C leaves nothing behind
             out.mkdir(parents=True, exist_ok=True)
             # Files not done (interrupted) or gone are simply absent: the next run does them.
             try:
@@ -329,5 +338,7 @@ def run_batch(
                     save_state(out, state_key, new_state)
             except OSError:
                 pass  # without a record the next run reconverts; nothing is lost
+            if writing:
+                running.unlink(missing_ok=True)
     summary.elapsed = time.perf_counter() - started
     return summary
