@@ -257,6 +257,7 @@ _BLOCK_PLACEHOLDER = re.compile(f"^([ \\t>]*){BLOCK_MARK}(\\d+){BLOCK_MARK}[ \\t
 _TRAILING_SPACE = re.compile(r"[ \t\u00a0]+$", re.M)
 _EMPTY_HEADING = re.compile(r"^[ \t>]*#{1,6}$")
 _EMPTY_QUOTE = re.compile(r"^(?:>[ \t]*)+$")
+_SPECIAL_STARTS = frozenset(" \t>#<")  # lines that may be empty headings, quotes or breaks
 
 
 def _layout(text: str) -> str:
@@ -312,20 +313,23 @@ def _final_layout(text: str, converted: bool = True) -> str:
         if stripped.startswith("```"):
             fence = stripped[: len(stripped) - len(stripped.lstrip("`"))]
         line = line.rstrip()
-        if converted and "<br>" in line:
-            line = _LEADING_BR.sub(r"\1", line).rstrip()
-        if _EMPTY_HEADING.match(line):
-            continue
-        if _EMPTY_QUOTE.match(line):
-            line = "".join(line.split())
-        lines.append((line if line.strip() else "", False))
+        if line[:1] in _SPECIAL_STARTS or (converted and "<br>" in line):  # else: plain text
+            if converted and "<br>" in line:
+                line = _LEADING_BR.sub(r"\1", line).rstrip()
+            if _EMPTY_HEADING.match(line):
+                continue
+            if _EMPTY_QUOTE.match(line):
+                line = "".join(line.split())
+            elif not line.strip():
+                line = ""
+        lines.append((line, False))
     # Pass 2: blank lines and empty quote lines, which depend on their neighbours.
     out: list[str] = []
     for i, (line, code) in enumerate(lines):
         if code:
             out.append(line)
             continue
-        if _EMPTY_QUOTE.match(line):
+        if line[:1] == ">" and _EMPTY_QUOTE.match(line):
             if not out or not out[-1].startswith(">") or _EMPTY_QUOTE.match(out[-1]):
                 continue
             nxt = next((l for l, _ in lines[i + 1 :] if not _EMPTY_QUOTE.match(l)), "")
