@@ -14,7 +14,8 @@ measures REPEAT times, interleaved, reporting medians):
   memory      peak RSS of any one batch process, for a small and the full tree
 
 and prints each figure with its ratio and the target of issue #7. Timings on a shared machine
-are noisy: read the ratios, and run it twice before believing a regression.
+are noisy: read the ratios, and run it twice before believing a regression. The CPU-time ratio
+of one job against the floor is printed too: other load on the machine moves it much less.
 """
 
 from __future__ import annotations
@@ -52,10 +53,17 @@ def build_tree(copies: int) -> tuple[Path, int]:
     return src, count
 
 
-def html2text_floor(src: Path, out: Path) -> float:
-    """What this design cannot beat: html2text alone, one process, one output per file."""
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def html2text_floor(src: Path, out: Path) -> tuple[float, float]:
+    """What this design cannot beat: html2text alone, one process, one output per file.
+    Returns (wall seconds, CPU seconds)."""
     import html2text
 
+    cpu = _cpu(resource.RUSAGE_SELF)
     start = time.perf_counter()
     for path in sorted(src.rglob("*.txt")):
         text = path.read_text("utf-8")
@@ -65,19 +73,18 @@ def html2text_floor(src: Path, out: Path) -> float:
         target = out / path.relative_to(src).with_suffix(".md")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(markdown, "utf-8")
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _cpu(resource.RUSAGE_SELF) - cpu
 
 
-def timed(cmd: list[str]) -> tuple[float, int]:
-    """Wall time of a command, and the peak RSS (KiB) of its largest process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall time of a command, and the CPU time of it and its worker processes."""
+    cpu = _cpu(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0, 1):
         sys.exit(f"{' '.join(cmd)} failed: {proc.stderr.decode()[-500:]}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, max(before, after)
+    return elapsed, _cpu(resource.RUSAGE_CHILDREN) - cpu
 
 
 def peak_rss(cmd: list[str]) -> int:
@@ -115,19 +122,26 @@ def main() -> int:
     print(f"tree: {files} files ({sum(p.stat().st_size for p in src.rglob('*.txt')) / 1e6:.1f} MB)\n")
 
     rows = []
-    floors, results, reruns = [], {1: [], 2: []}, []
+    floors, results, reruns, cpu = [], {1: [], 2: []}, [], {"floor": [], 1: []}
     for _ in range(args.repeat):  # interleaved, so that a busy spell hits every measure alike
         shutil.rmtree(WORK / "out-floor", ignore_errors=True)
-        floors.append(html2text_floor(src, WORK / "out-floor"))
+        wall, used = html2text_floor(src, WORK / "out-floor")
+        floors.append(wall)
+        cpu["floor"].append(used)
         for jobs in (1, 2):
             out = WORK / f"out-j{jobs}"
             shutil.rmtree(out, ignore_errors=True)
-            results[jobs].append(timed([feed2md, "batch", str(src), "-o", str(out), "--jobs", str(jobs), "--quiet"])[0])
+            wall, used = timed([feed2md, "batch", str(src), "-o", str(out), "--jobs", str(jobs), "--quiet"])
+            results[jobs].append(wall)
+            if jobs == 1:
+                cpu[1].append(used)
         reruns.append(timed([feed2md, "batch", str(src), "-o", str(WORK / "out-j2"), "--jobs", "2", "--quiet"])[0])
     floor, rerun = statistics.median(floors), statistics.median(reruns)
     results = {jobs: statistics.median(times) for jobs, times in results.items()}
+    cpu_ratio = statistics.median(cpu[1]) / statistics.median(cpu["floor"])
     rows.append(("bare html2text, 1 process", floor, "floor"))
-    rows.append(("feed2md batch --jobs 1", results[1], f"{results[1] / floor:.2f}x floor (target <= 1.5x)"))
+    rows.append(("feed2md batch --jobs 1", results[1],
+                 f"{results[1] / floor:.2f}x floor (target <= 1.5x); CPU time {cpu_ratio:.2f}x"))
     rows.append(("feed2md batch --jobs 2", results[2], f"{results[1] / results[2]:.2f}x faster than --jobs 1 (target >= 1.7x)"))
     rows.append(("unchanged re-run", rerun, f"{results[2] / rerun:.1f}x faster than the first run (target >= 20x)"))
 

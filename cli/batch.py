@@ -207,7 +207,8 @@ def process(task: Task) -> Outcome:
         if _verify:
             from feed2md.converters.verify import verify
 
-            outcome.warnings += [f"verify: {loss}" for loss in verify(text, result.text, _options.rules if _options else None)]
+            losses = verify(text, result.text, _options.rules if _options else None)
+            outcome.warnings += [f"verify: {loss}" for loss in losses]
         new = result.text.encode("utf-8")
         try:
             with open(task.output, "rb") as handle:
@@ -246,6 +247,10 @@ def run_tasks(tasks: list[Task], jobs: int, options: Options, check: bool, verif
             yield process(task)
         return
     import multiprocessing
+
+    from feed2md.converters import default_rules
+
+    default_rules()  # parsed once here, inherited by the forked workers
 
     context = multiprocessing.get_context("fork") if hasattr(os, "fork") else multiprocessing.get_context()
     chunk = max(1, min(64, len(tasks) // (jobs * 8) or 1))

@@ -61,7 +61,7 @@ def main(
 
 
 def _options(companies: CompanyLinks, rules_file: Optional[Path]) -> Options:
-    rules = default_rules()
+    rules = None  # the built-in rules, parsed when first needed
     if rules_file is not None:
         try:
             text = rules_file.read_text("utf-8")
@@ -69,7 +69,7 @@ def _options(companies: CompanyLinks, rules_file: Optional[Path]) -> Options:
             error(f"{rules_file}: cannot read rules file: {exc.strerror or exc}")
             raise typer.Exit(2)
         try:
-            rules = rules.merged_with(parse_rules(text, source=str(rules_file)))
+            rules = default_rules().merged_with(parse_rules(text, source=str(rules_file)))
         except ConversionError as exc:
             error(str(exc))
             raise typer.Exit(2)
@@ -225,7 +225,7 @@ def verify(
     except OSError as exc:
         error(f"{exc.filename}: cannot read: {exc.strerror or exc}")
         raise typer.Exit(1)
-    losses = find_losses(text, markdown, options.rules)
+    losses = find_losses(text, markdown, options.rules)  # None: the built-in rules
     for loss in losses:
         error(f"{output or source}: {loss}")
     if losses:
@@ -242,7 +242,7 @@ def rules(rules_file: Optional[Path] = typer.Option(None, "--rules", help=RULES_
     table = Table(title="feed2md site rules", show_lines=False)
     for column in ("site", "applies to", "drop", "unwrap / companies", "redirects", "strip params", "from"):
         table.add_column(column, overflow="fold")
-    for site in options.rules.sites:
+    for site in (options.rules or default_rules()).sites:
         applies = "every article" if site.always else ", ".join([*site.names, *site.hosts])
         table.add_row(
             site.name, applies, ", ".join(site.drop), ", ".join([*site.unwrap, *site.companies]),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from .rules import RuleSet, default_rules
+from .rules import DEFAULT_RULES_PATH, RuleSet
 
 
 class CompanyLinks(str, Enum):
@@ -28,6 +28,13 @@ class Options:
     rules: RuleSet | None = None  # None: the built-in rules
 
     def fingerprint(self) -> str:
-        """A stable string that changes whenever the options would change the output."""
-        rules = self.rules or default_rules()
-        return f"{self.company_links.value}|{rules!r}"
+        """A stable string that changes whenever the options would change the output.
+
+        With the built-in rules, the rules file's text stands for them: an unchanged batch
+        re-run then never parses TOML.
+        """
+        if self.rules is None:
+            rules = "built-in:" + DEFAULT_RULES_PATH.read_text("utf-8")
+        else:
+            rules = repr(self.rules)
+        return f"{self.company_links.value}|{rules}"
