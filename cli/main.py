@@ -39,12 +39,9 @@ class OutputFormat(str, Enum):
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from feed2md.converters import __version__
 
-    try:
-        return version("feed2md")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "0+unknown"
+    return __version__
 
 
 def _version_callback(value: bool) -> None:
@@ -174,7 +171,7 @@ def batch(
 ) -> None:
     """Convert every article under SRC_DIR into OUT_DIR, in parallel, skipping files already up to date."""
     from .batch_report import BatchReporter
-    from .batch import DEFAULT_GLOBS, run_batch
+    from .batch import DEFAULT_GLOBS, digest, run_batch
 
     options = _options(companies, rules_file)
     out_resolved = out.resolve()
@@ -184,9 +181,7 @@ def batch(
     if out.exists() and not out.is_dir():
         error(f"{out}: exists and is not a folder")
         raise typer.Exit(2)
-    import hashlib
-
-    key = hashlib.blake2b(f"{_version()}|{options.fingerprint()}|verify={verify_output}".encode(), digest_size=16).hexdigest()
+    key = digest(f"{_version()}|{options.fingerprint()}|verify={verify_output}".encode())
     reporter = BatchReporter(report_path=report, quiet=quiet, check=check)
     try:
         summary = run_batch(

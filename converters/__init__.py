@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+__version__ = "0.1.0"  # the one place the version is written (pyproject.toml reads it)
+
 # Names are imported on first use (PEP 562), so that `import feed2md.converters` and the
 # light names (options, rules, errors) do not pay for html2text, selectolax and PyYAML.
 _LAZY = {
