@@ -198,20 +198,19 @@ def ignore_file_size_signal() -> None:
 
 def process(task: Task) -> Outcome:
     """Convert one input; write its output only when the bytes change (never in check mode)."""
-    from feed2md.converters import ConversionError, convert, decode  # loaded once, in the worker
+    from feed2md.converters import ConversionError, convert_bytes, decode  # loaded once, per worker
 
     outcome = Outcome(path=task.rel, output=task.out_rel, status="failed")
     try:
         with open(task.source, "rb") as handle:
             data = handle.read()
-        text, encoding = decode(data)
-        result = convert(text, _options)
-        outcome.encoding = encoding
+        result = convert_bytes(data, _options)
+        outcome.encoding = result.report.encoding
         outcome.warnings = list(result.report.warnings)
         if _verify:
             from feed2md.converters.verify import verify
 
-            losses = verify(text, result.text, _options.rules if _options else None)
+            losses = verify(decode(data)[0], result.text, _options.rules if _options else None)
             outcome.warnings += [f"verify: {loss}" for loss in losses]
         new = result.text.encode("utf-8")
         try:

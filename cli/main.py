@@ -99,15 +99,14 @@ def convert_cmd(
         error("stdin ('-') can be read only once")
         raise typer.Exit(2)
     options = _options(companies, rules_file)
-    from feed2md.converters import convert, decode
+    from feed2md.converters import convert_bytes, decode
 
     failed = False
+    written: set[Path] = set()
     for name in files:
         try:
             data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
-            text, encoding = decode(data)
-            result = convert(text, options)
-            result.report.encoding = encoding
+            result = convert_bytes(data, options)
         except ConversionError as exc:
             error(f"{display(name)}: {exc}")
             failed = True
@@ -120,7 +119,7 @@ def convert_cmd(
         if verify_output:
             from feed2md.converters.verify import verify as find_losses
 
-            losses = find_losses(text, result.text, options.rules)
+            losses = find_losses(decode(data)[0], result.text, options.rules)
             warnings += [f"verify: {loss}" for loss in losses]
             failed = failed or bool(losses)
         for warning in warnings:
@@ -146,6 +145,11 @@ def convert_cmd(
             error(f"{display(name)}: refusing to overwrite the input")
             failed = True
             continue
+        if target.resolve() in written:
+            error(f"{display(name)}: not written: {target} already holds another input's output")
+            failed = True
+            continue
+        written.add(target.resolve())
         try:
             write_atomic(target, payload.encode("utf-8"))
         except OSError as exc:

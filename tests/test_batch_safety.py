@@ -131,3 +131,24 @@ def test_symlinks_loops_and_out_dir_inside_src(tmp_path):
     second = batch(src, "-o", out, "--jobs", "1", cwd=tmp_path)
     assert second.returncode == 0 and not (out / "converted").exists()  # never converts its own outputs
     assert sorted(p.name for p in tmp_path.iterdir()) == ["outside", "src"]  # nothing in the working dir
+
+
+def test_ctrl_c_exits_130_and_leaves_no_temporaries(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    total = _big_tree(src, 20)
+    proc = subprocess.Popen([*FEED2MD, "batch", str(src), "-o", str(out), "--jobs", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(out.rglob("*.md"))) < total // 10:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole group
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert b"Traceback" not in stderr and b"interrupted" in stderr and stdout == b""
+    assert _temporaries(out) == []
+    done = len(list(out.rglob("*.md")))
+    assert 0 < done < total
+    rerun = batch(src, "-o", out, "--report", tmp_path / "r.jsonl")
+    assert rerun.returncode == 0
+    rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert sum(r["status"] == "unchanged" for r in rows) >= done - 2  # finished files are not redone

@@ -134,3 +134,25 @@ def test_examples_convert():
     for path in sorted(root.glob("*.txt")):
         proc = run("convert", path)
         assert proc.returncode == 0 and proc.stderr == b"", path
+
+
+def test_several_inputs_never_overwrite_each_other(tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+    shutil.copy(SEED, tmp_path / "a" / "x.txt")
+    shutil.copy(CORPUS / "mixed" / "015.txt", tmp_path / "b" / "x.txt")
+    proc = run("convert", tmp_path / "a" / "x.txt", tmp_path / "b" / "x.txt", "-o", tmp_path / "out")
+    assert proc.returncode == 1
+    assert proc.stderr.decode().strip() == (
+        f"feed2md: {tmp_path / 'b' / 'x.txt'}: not written: {tmp_path / 'out' / 'x.md'} already holds another input's output"
+    )
+    assert (tmp_path / "out" / "x.md").read_bytes() == run("convert", SEED).stdout
+
+
+def test_garbage_fails_in_one_line_without_traceback(tmp_path):
+    junk = tmp_path / "junk.txt"
+    junk.write_bytes(bytes(range(256)) * 4)
+    proc = run("convert", junk, SEED)
+    assert proc.returncode == 1
+    assert proc.stderr.decode().splitlines() == [f"feed2md: {junk}: undecodable bytes: not UTF-8 and no text encoding fits"]
+    assert proc.stdout == run("convert", SEED).stdout  # the good file still converts
