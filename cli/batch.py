@@ -234,10 +234,8 @@ def process(task: Task) -> Outcome:
         outcome.error = exc.strerror or str(exc)
         if getattr(exc, "filename", None) and str(exc.filename) != str(task.source):
             outcome.error += " (writing output)"
-    except RecursionError:
-        outcome.error = "document too deeply nested"
-    except Exception as exc:  # a bug in feed2md or a library: still one file's failure
-        outcome.error = f"internal error: {type(exc).__name__}: {exc}"
+    except Exception as exc:  # a bug in feed2md itself (the library wraps its own): one file's failure
+        outcome.error = f"internal error ({type(exc).__name__}: {exc}); please report it"
     return outcome
 
 

@@ -74,9 +74,19 @@ def _is_html(body: str) -> bool:
 def convert(text: str, options: Options | None = None) -> Conversion:
     """Convert the text of one scraped article. Raises ConversionError, and nothing else,
     for input that cannot be converted."""
-    options = options or Options()
     if not isinstance(text, str):
         raise ConversionError("expected text (str); use convert_bytes for raw file contents")
+    try:
+        return _convert(text, options or Options())
+    except ConversionError:
+        raise
+    except RecursionError:
+        raise ConversionError("document too deeply nested") from None
+    except Exception as exc:  # a bug, or a library's: still one file's clear, one-line failure
+        raise ConversionError(f"internal error ({type(exc).__name__}: {exc}); please report it") from exc
+
+
+def _convert(text: str, options: Options) -> Conversion:
     report = Report()
     for mark in ALL_MARKS:  # internal markers: Unicode noncharacters, never text
         if mark in text:
