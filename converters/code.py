@@ -94,12 +94,18 @@ def extract_code(body: str) -> tuple[str, list[CodeBlock], list[str]]:
 
 
 def fenced(block: CodeBlock, prefix: str = "") -> str:
-    """A fenced code block, each line under `prefix` (list indentation, `> `)."""
+    """A fenced code block under `prefix`: list indentation, `> `, or a list item's marker
+    (`1. `), which the first line takes and the others match with spaces."""
     lines = [line.rstrip() for line in block.text.split("\n")]
     longest = max((len(run) for run in re.findall(r"`{3,}", block.text)), default=0)
     fence = "`" * max(3, longest + 1)
-    out = [fence + block.language] + lines + [fence]
-    return "\n".join((prefix + line).rstrip() if line else prefix.rstrip() for line in out)
+    rest = _LIST_MARKER.sub(lambda m: " " * len(m.group(0)), prefix)
+    out = [prefix + fence + block.language]
+    out += [(rest + line).rstrip() if line else rest.rstrip() for line in lines + [fence]]
+    return "\n".join(out)
+
+
+_LIST_MARKER = re.compile(r"[-*+]|\d{1,9}[.)]")
 
 
 def code_span(text: str) -> str:

@@ -13,6 +13,7 @@ import re
 import unicodedata
 
 import html2text
+from html2text.elements import ListElement
 
 from .code import BLOCK_MARK, INLINE_MARK, CodeBlock, code_span, fenced
 
@@ -29,7 +30,7 @@ _EMPHASIS_TAGS = {"strong": "strong", "b": "strong", "em": "em", "i": "em", "cit
                   "del": "del", "s": "del", "strike": "del"}
 # Tags html2text would mishandle that only carry presentation: ignored, their text kept.
 # (Closed <code>/<kbd>/<tt>/<samp> never get here, see code.py; an unclosed one is just text.)
-_PLAIN_TAGS = {"code", "kbd", "tt", "samp", "var", "u", "ins", "mark", "font", "small", "big", "abbr", "acronym", "span", "label", "time", "sup", "sub"}
+_PLAIN_TAGS = {"code", "kbd", "tt", "samp", "var", "q", "u", "ins", "mark", "font", "small", "big", "abbr", "acronym", "span", "label", "time", "sup", "sub"}
 # Block elements html2text does not know; they separate paragraphs like a <div>.
 _BLOCK_TAGS = {"section", "article", "header", "footer", "aside", "main", "nav", "figure", "figcaption",
                "details", "summary", "center", "address", "hgroup", "fieldset", "legend", "caption", "dt",
@@ -133,7 +134,27 @@ class _Writer(html2text.HTML2Text):
             return
         if tag == "pre":  # only code placeholders remain: see code.extract_code
             return
+        if tag == "li":
+            self._list_item(start)
+            return
         super().handle_tag(tag, attrs, start)
+
+    def _list_item(self, start: bool) -> None:
+        """A list item, indented by the width of each enclosing item's marker: CommonMark
+        nests by content column (`10. ` is four wide), which html2text does not count."""
+        self.pbr()
+        if not start:
+            return
+        item = self.list[-1] if self.list else ListElement("ul", 0)
+        indent = "".join(" " * (len(f"{outer.num}.") + 1) if outer.name == "ol" else "  " for outer in self.list[:-1])
+        if item.name == "ol":
+            item.num += 1
+            marker = f"{item.num}. "
+        else:
+            marker = self.ul_item_mark + " "
+        self.o(indent + marker)
+        self.list_code_indent = indent + " " * len(marker)
+        self.start = True
 
     def _open_link_text(self) -> None:
         # html2text writes a link's `[` lazily, at the link's first text; markers written
@@ -200,7 +221,14 @@ class _Writer(html2text.HTML2Text):
         for piece in re.split(f"([{BLOCK_MARK}{INLINE_MARK}]\\d+[{BLOCK_MARK}{INLINE_MARK}])", data):
             if not piece:
                 continue
-            if piece[0] in (BLOCK_MARK, INLINE_MARK) and piece[-1] == piece[0]:
+            if piece[0] == BLOCK_MARK and self.list and not self.astack:
+                # A code block inside a list item: its own lines, at the item's indentation
+                # (or on the marker's line when it is the item's first content).
+                self.p()
+                self.o(piece if self.start else self.list_code_indent + piece)
+                self.p()
+                self.last_char = "`"
+            elif piece[0] in (BLOCK_MARK, INLINE_MARK) and piece[-1] == piece[0]:
                 self._open_link_text()
                 self.o(piece)
                 self.last_char = "`"
@@ -253,10 +281,14 @@ _ANY_PLACEHOLDER = re.compile(f"([{INLINE_MARK}{BLOCK_MARK}])(\\d+)[{INLINE_MARK
 # Runs of placeholders in running text; a block placeholder alone on its line is a fenced block.
 _INLINE_PLACEHOLDERS = re.compile(f"(?:[{INLINE_MARK}{BLOCK_MARK}]\\d+[{INLINE_MARK}{BLOCK_MARK}])+")
 
-_BLOCK_PLACEHOLDER = re.compile(f"^([ \\t>]*){BLOCK_MARK}(\\d+){BLOCK_MARK}[ \\t{BREAK_MARK}]*$", re.M)
+# A code block placeholder alone on its line, after quote marks, indentation or a list marker.
+_BLOCK_PLACEHOLDER = re.compile(
+    f"^([ \\t>]*(?:(?:[-*+]|\\d{{1,9}}[.)])[ \\t]+)?){BLOCK_MARK}(\\d+){BLOCK_MARK}[ \\t{BREAK_MARK}]*$", re.M
+)
 _TRAILING_SPACE = re.compile(r"[ \t\u00a0]+$", re.M)
 _EMPTY_HEADING = re.compile(r"^[ \t>]*#{1,6}$")
 _EMPTY_QUOTE = re.compile(r"^(?:>[ \t]*)+$")
+_FENCE_OPENING = re.compile(r"^[ >]*(?:(?:[-*+]|\d{1,9}[.)]) +)*(`{3,})")
 _SPECIAL_STARTS = frozenset(" \t>#<")  # lines that may be empty headings, quotes or breaks
 
 
@@ -273,8 +305,10 @@ _DELIMITER_ROW = re.compile(r"^([ \t>]*)---(?:\|---)*$")
 
 
 def _tidy_tables(text: str) -> str:
-    """Give html2text's tables outer pipes (a one-column table is otherwise a setext
-    heading) and drop the delimiter row of a table that has no header text at all."""
+    """Rewrite html2text's tables as GFM tables with outer pipes and as many columns as the
+    widest row: a renderer drops cells beyond the header's count (colspan), and a one-column
+    table without pipes would be a setext heading. A table with no header text at all loses
+    its delimiter row (it would show nothing)."""
     if "---" not in text:
         return text
     lines = text.split("\n")
@@ -292,9 +326,15 @@ def _tidy_tables(text: str) -> str:
         end = i + 1
         while end < len(lines) and lines[end].startswith(prefix) and lines[end][len(prefix):].strip():
             end += 1
-        for k in (i - 1, *range(i, end)):
-            lines[k] = f"{prefix}| {lines[k][len(prefix):]} |"
+        rows = {k: [cell.strip() for cell in _CELL_SPLIT.split(lines[k][len(prefix):])] for k in (i - 1, *range(i + 1, end))}
+        width = max(len(cells) for cells in rows.values())
+        for k, cells in rows.items():
+            lines[k] = f"{prefix}| " + " | ".join(cells + [""] * (width - len(cells))) + " |"
+        lines[i] = f"{prefix}|" + "|".join(["---"] * width) + "|"
     return "\n".join(lines)
+
+
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
 
 
 def _final_layout(text: str, converted: bool = True) -> str:
@@ -304,14 +344,14 @@ def _final_layout(text: str, converted: bool = True) -> str:
     lines: list[tuple[str, bool]] = []
     fence = ""
     for line in text.split("\n"):
-        stripped = line.lstrip(" >")
         if fence:
             lines.append((line, True))
-            if stripped.startswith(fence) and stripped.strip("`") == "":
+            if line.lstrip(" >").rstrip() == fence:
                 fence = ""
             continue
-        if stripped.startswith("```"):
-            fence = stripped[: len(stripped) - len(stripped.lstrip("`"))]
+        opening = _FENCE_OPENING.match(line)
+        if opening:
+            fence = opening.group(1)
         line = line.rstrip()
         if line[:1] in _SPECIAL_STARTS or (converted and "<br>" in line):  # else: plain text
             if converted and "<br>" in line:
@@ -457,6 +497,7 @@ def _render_pairs(tokens: list, pairs: list[tuple[int, int]]) -> list[str]:
     positions = [m.start() for m in _EMPHASIS_MARK.finditer(text)]
     stack: list[int] = []
     decisions: dict[int, str] = {}
+    pairs: list[tuple[int, int, str]] = []
     for i in positions:
         kind, opening = _MARK_KIND[text[i]]
         if opening:
@@ -471,6 +512,16 @@ def _render_pairs(tokens: list, pairs: list[tuple[int, int]]) -> list[str]:
             elif "\n" not in text[start:i]:
                 decisions[start], decisions[i] = f"<{kind}>", f"</{kind}>"
             # else: raw tags on two lines could open an HTML block; keep the text only
+            pairs.append((start, i, kind))
+    # A closing run touching an opening run of the same character (`**a*b****c*`) fuses into
+    # one run that CommonMark cannot split back: the later pair takes generated tags.
+    for start, end, kind in sorted(pairs):
+        before = decisions.get(start - 1, "")
+        if decisions.get(start, "<")[0] != "<" and before[:1] == decisions[start][0] and not _MARK_KIND[text[start - 1]][1]:
+            if "\n" not in text[start:end]:
+                decisions[start], decisions[end] = f"<{kind}>", f"</{kind}>"
+            else:
+                decisions[start] = decisions[end] = ""
     pieces: list[str] = []
     last = 0
     for i in positions:

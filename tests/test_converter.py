@@ -175,3 +175,36 @@ def test_unusual_shapes_still_convert(text, expected_body):
     result = convert(text)
     assert result.body == expected_body
     assert convert(result.text).text == result.text
+
+
+TRICKY = {
+    "code block inside a list item": "<ol><li>步骤<pre><code>npm i</code></pre></li><li>下一步</li></ol>",
+    "code block first in a list item": "<ul><li><pre>make test</pre></li></ul>",
+    "list numbers of two digits": "<ol>" + "".join(f"<li>项{i}<ul><li>子{i}</li></ul></li>" for i in range(1, 13)) + "</ol>",
+    "header narrower than the body (colspan)": '<table><tr><th colspan="2">合并</th></tr><tr><td>a</td><td>b</td></tr></table>',
+    "one-column table": "<table><tr><th>only</th></tr><tr><td>one</td></tr></table>",
+    "emphasis closing next to emphasis opening": "<p><b>粗<i>斜粗</i></b><i>斜</i></p>",
+    "link around blocks": '<a href="https://x.example/p"><div><h3>标题</h3><p>摘要</p></div></a>',
+    "nested quotes": "<blockquote><p>外层</p><blockquote><p>内层</p></blockquote><p>外层二</p></blockquote>",
+    "inline quotation": "<p>他说<q>你好</q>。</p>",
+}
+
+
+@pytest.mark.parametrize("html", TRICKY.values(), ids=TRICKY.keys())
+def test_tricky_structures_lose_nothing(html, render):
+    from feed2md.converters.verify import verify
+
+    source = article(html)
+    result = convert(source)
+    assert verify(source, result.text) == []
+    assert convert(result.text).text == result.text
+
+
+def test_list_structure_survives_two_digit_numbers(render):
+    out = render(convert(article(TRICKY["list numbers of two digits"])).text)
+    assert out.count("<ul>") == 12 and "<li>项10\n<ul>\n<li>子10</li>" in out
+
+
+def test_code_block_in_list_item_stays_in_the_item(render):
+    out = render(convert(article(TRICKY["code block inside a list item"])).text)
+    assert "<li>\n<p>步骤</p>\n<pre><code>npm i\n</code></pre>\n</li>" in out
