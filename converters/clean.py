@@ -31,6 +31,7 @@ class CleanResult:
     media_linked: int = 0
 
 
+LAYOUT_TABLE = "data-feed2md-layout"  # set on tables used for layout; the writer reads them as blocks
 _LAZY_SRC = ("data-src", "data-original", "data-actualsrc", "data-original-src", "data-lazy-src")
 _MEDIA = "iframe, video, audio, embed[src], object[data]"
 _SPACE = re.compile(r"\s+")
@@ -71,6 +72,12 @@ def clean_html(body: str, rules: RuleSet, labels: list[str], company_links: Comp
     for node in _select(root, active.unwrap):
         node.unwrap()
 
+    for table in root.css("table table"):  # a table inside a table: the outer one is layout
+        outer = table.parent
+        while outer is not None and outer.tag != "table":
+            outer = outer.parent
+        if outer is not None:
+            outer.attrs[LAYOUT_TABLE] = ""
     for node in root.css("a[href]"):
         _link(node, active, result)
     for node in root.css("img"):

@@ -15,6 +15,7 @@ import unicodedata
 import html2text
 from html2text.elements import ListElement
 
+from .clean import LAYOUT_TABLE
 from .code import BLOCK_MARK, INLINE_MARK, CodeBlock, code_span, fenced
 
 # Markers (Unicode noncharacters; stripped from the input beforehand).
@@ -38,6 +39,7 @@ _BLOCK_TAGS = {"section", "article", "header", "footer", "aside", "main", "nav",
 
 # CJK scripts (ideographs, kana, bopomofo, CJK punctuation, full-width forms). Tested by code
 # point rather than a regex class: compiling a class this wide costs ~1.5 ms of start-up.
+_TABLE_PARTS = {"table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption"}
 _CJK_RANGES = ((0x2E80, 0x312F), (0x31A0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF00, 0xFFEF))
 # Line breaks between two non-ASCII characters: the only candidates for joining (a cheap filter).
 _WIDE_BREAK = re.compile(r"(?<=[^\x00-\x7f])[ \t]*\n\s*(?=[^\x00-\x7f])")
@@ -105,7 +107,8 @@ class _Writer(html2text.HTML2Text):
         self.ul_item_mark = "-"
         self.use_automatic_links = True
         self.images_to_alt = False
-        self.table_depth = 0
+        self.table_depth = 0  # tables being written as GFM tables (layout tables excluded)
+        self.tables: list[bool] = []  # open tables, innermost last: True for layout tables
         self.last_char = ""  # last non-space character of text written so far
         self.pending_space = False  # a line break after CJK text, not yet known to be a space
 
@@ -126,7 +129,13 @@ class _Writer(html2text.HTML2Text):
                 self._hard_break()
             return
         if tag == "table":
-            self.table_depth = self.table_depth + 1 if start else max(0, self.table_depth - 1)
+            if start:
+                self.tables.append(LAYOUT_TABLE in attrs)
+            elif self.tables:
+                self.tables.pop()
+            self.table_depth = sum(1 for layout in self.tables if not layout)
+        if tag in _TABLE_PARTS and self.tables and self.tables[-1]:
+            tag = "div"  # a layout table's rows and cells are plain blocks
         if tag in ("p", "div") and self.list and not self.table_depth:
             # Paragraphs inside a list item: a blank line would end the item, so break the line.
             if not start:

@@ -46,8 +46,8 @@ class Conversion:
 
 
 # Bodies that open with a tag are HTML (the scraped case); feed2md's own Markdown never does,
-# apart from the few tags it writes itself.
-_OPENS_WITH_TAG = re.compile(r"\s*<(?!/?(?:strong|em|del|br)>)[A-Za-z!]")
+# apart from the few tags it writes itself and autolinks (`<https://…>`).
+_OPENS_WITH_TAG = re.compile(r"\s*<(?!/?(?:strong|em|del|br)>)(?![A-Za-z][A-Za-z0-9+.\-]{1,31}:)[A-Za-z!]")
 _FENCE_START = re.compile(r"-{3,}[ \t]*(?:\n|$)")
 _OWN_TAGS = re.compile(r"^</?(?:strong|em|del|br)>$")
 

@@ -60,7 +60,9 @@ def _facts(root, code_text=None) -> _Facts:
     links = [a.attributes.get("href") or "" for a in root.css("a[href]")]
     images = [i.attributes.get("src") or "" for i in root.css("img[src]")]
     headings = sum(1 for h in root.css("h1, h2, h3, h4, h5, h6") if _SPACE.sub("", h.text(deep=True) or ""))
-    return _Facts(blocks, links, images, headings, len(root.css("li")), len(root.css("table")), [])
+    # A table holding a table is layout, written as plain blocks: only the others count.
+    tables = sum(1 for table in root.css("table") if table.css_first("table") is None)
+    return _Facts(blocks, links, images, headings, len(root.css("li")), tables, [])
 
 
 def _quote(text: str, limit: int = 40) -> str:

@@ -187,6 +187,12 @@ TRICKY = {
     "link around blocks": '<a href="https://x.example/p"><div><h3>标题</h3><p>摘要</p></div></a>',
     "nested quotes": "<blockquote><p>外层</p><blockquote><p>内层</p></blockquote><p>外层二</p></blockquote>",
     "inline quotation": "<p>他说<q>你好</q>。</p>",
+    "table inside a table (layout)": "<table><tr><td><table><tr><td>内</td></tr></table></td><td>外</td></tr></table>",
+    "link whose text is its URL": '<p><a href="https://x.example/a_b">https://x.example/a_b</a></p>',
+    "URL with parentheses and spaces": '<p><a href="https://w.example/Foo_(bar)">维基</a> <a href="https://x.example/a b">空格</a></p>',
+    "text that looks like block syntax": "<p>标题</p><p>===</p><p>---</p><p>~~~</p><p>```js</p><p>[1]: https://x.example</p>",
+    "text that looks like HTML": "<p>&lt;div&gt;文字&lt;/div&gt; &lt;!-- 不是注释 --&gt;</p>",
+    "list item holding a heading and a quote": "<ul><li><h3>小标题</h3>内容</li><li>说：<blockquote>引用</blockquote></li></ul>",
 }
 
 
