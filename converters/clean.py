@@ -133,7 +133,11 @@ def _image(node, active: ActiveRules, result: CleanResult) -> None:
     attrs = node.attributes
     src = attrs.get("src") or ""
     if not src.strip() or src.startswith("data:image/gif") or src.startswith("data:image/svg"):
+        # lazy loading keeps the real image elsewhere; a srcset's first candidate will do
         src = next((attrs[k] for k in _LAZY_SRC if attrs.get(k)), src)
+        srcset = attrs.get("srcset") or attrs.get("data-srcset") or ""
+        if not src.strip() and srcset.strip():
+            src = srcset.strip().split(",")[0].split()[0]
     if not src.strip() or not is_safe(src, image=True):
         if src.strip():
             result.unsafe_removed += 1
