@@ -31,7 +31,8 @@ _PLACEHOLDER_IMAGE = re.compile(r"(?:picsum\.photos|placehold\.it|placeholder\.c
 _PAGE_URL = re.compile(r"\.(?:s?html?|php|aspx?|jsp)(?:[?#]|$)|^[a-z]+://[^/]+/?(?:[?#]|$)", re.I)
 _RSS_DATE = re.compile(r"^(?:[A-Z][a-z]{2}, )?(\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) (?:GMT|UTC|UT|\+0000)$")
 _MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}
-_NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M:%S")
+_CJK_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日(?:\s*(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?$")
+_NAIVE_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y.%m.%d %H:%M:%S", "%Y.%m.%d", "%b %d, %Y", "%B %d, %Y", "%d %b %Y")
 
 
 def parse_front_matter(text: str | None, notes: list[str]) -> dict[str, Any]:
@@ -90,6 +91,11 @@ def parse_date(value: Any) -> dt.datetime | dt.date | None:
         return value
     if isinstance(value, dt.date):
         return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = value / 1000 if value > 1e11 else value  # Unix time, in s or ms
+        if 1e8 < seconds < 1e10:
+            return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+        return None
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
@@ -101,6 +107,13 @@ def parse_date(value: Any) -> dt.datetime | dt.date | None:
     if match and match.group(2) in _MONTHS:
         day, month, year, hh, mm, ss = match.groups()
         return dt.datetime(int(year), _MONTHS[month], int(day), int(hh), int(mm), int(ss), tzinfo=dt.timezone.utc)
+    match = _CJK_DATE.match(text)
+    if match:
+        year, month, day, hh, mm, ss = (int(g) if g else 0 for g in match.groups())
+        try:
+            return dt.datetime(year, month, day, hh, mm, ss)
+        except ValueError:
+            return None
     for fmt in _NAIVE_FORMATS:
         try:
             return dt.datetime.strptime(text, fmt)
@@ -150,6 +163,8 @@ def normalise(meta: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     """Normalised metadata: trimmed strings, ISO dates, clean lists, `cover` from headimg/thumbnail."""
     out: dict[str, Any] = {}
     for key, value in meta.items():
+        if key == "title" and isinstance(value, (dt.date, dt.datetime)):
+            value = str(value)  # a title that YAML read as a date is still its text
         if isinstance(value, str):
             trimmed = value.strip()
             if trimmed != value:

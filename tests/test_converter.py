@@ -214,3 +214,27 @@ def test_list_structure_survives_two_digit_numbers(render):
 def test_code_block_in_list_item_stays_in_the_item(render):
     out = render(convert(article(TRICKY["code block inside a list item"])).text)
     assert "<li>\n<p>步骤</p>\n<pre><code>npm i\n</code></pre>\n</li>" in out
+
+
+@pytest.mark.parametrize(
+    "written,iso",
+    [
+        ("Thu, 29 Jul 2021 06:47:26 GMT", "2021-07-29T06:47:26+00:00"),
+        ("Thu, 29 Jul 2021 14:47:26 +0800", "2021-07-29T14:47:26+08:00"),
+        ("2022-04-04 03:31:13", "2022-04-04T03:31:13+00:00"),
+        ("2021-07-29T06:47:26Z", "2021-07-29T06:47:26+00:00"),
+        ("2021年7月29日 14:05", "2021-07-29T14:05:00+00:00"),
+        ("2021/07/29", "2021-07-29T00:00:00+00:00"),
+        ("1627541246", "2021-07-29T06:47:26+00:00"),
+    ],
+)
+def test_dates_become_iso_8601_with_offset(written, iso):
+    result = convert(article("<p>x</p>", f"title: t\ndate: {written}"))
+    assert f"\ndate: {iso}\n" in result.text
+    assert convert(result.text).text == result.text
+
+
+def test_unreadable_date_is_kept_and_reported():
+    result = convert(article("<p>x</p>", "title: t\ndate: 昨天"))
+    assert result.metadata["date"] == "昨天"
+    assert any("not a date" in c for c in result.report.changes)
