@@ -51,27 +51,42 @@ def _text(node) -> str:
     return _SPACE.sub(" ", node.text(deep=True) or "").strip()
 
 
-def clean_html(body: str, rules: RuleSet, labels: list[str], company_links: CompanyLinks = CompanyLinks.TEXT) -> CleanResult:
-    """Clean one article body (an HTML fragment) under the site rules that apply to it.
+def site_labels(metadata: dict) -> list[str]:
+    """What names an article's site in its front matter: the author and the categories."""
+    categories = metadata.get("categories") or []
+    if not isinstance(categories, list):
+        categories = [categories]
+    return [str(metadata.get("author", ""))] + [str(c) for c in categories]
 
-    `labels` are the article's author and categories, used to recognise its site.
-    """
-    tree = LexborHTMLParser(body)
-    root = tree.body
-    if root is None:
-        return CleanResult(html="")
-    # Hosts that may identify the site, read off the raw text (cheaper than walking nodes).
-    hosts = {h.lower() for h in _LINKED_HOST.findall(body)}
-    active = rules.select(labels, hosts)
-    result = CleanResult(html="", sites=active.sites)
 
+def active_rules(body: str, rules: RuleSet, labels: list[str]) -> ActiveRules:
+    """The site rules that apply to a body: by its labels, or by the hosts it links to
+    (read off the raw text, which is cheaper than walking nodes)."""
+    return rules.select(labels, {h.lower() for h in _LINKED_HOST.findall(body)})
+
+
+def remove_chrome(root, active: ActiveRules) -> None:
+    """The deliberate removals of the rules: chrome dropped, wrappers unwrapped (text kept)."""
     for node in _select(root, active.drop):
         node.decompose()
-    for node in _select(root, active.companies):
-        _company(node, active, company_links, result)
     for node in _select(root, active.unwrap):
         node.unwrap()
 
+
+def clean_html(body: str, rules: RuleSet, labels: list[str], company_links: CompanyLinks = CompanyLinks.TEXT) -> CleanResult:
+    """Clean one article body (an HTML fragment) under the site rules that apply to it.
+
+    `labels` are the article's author and categories (see site_labels), used to recognise
+    its site.
+    """
+    root = LexborHTMLParser(body).body
+    if root is None:
+        return CleanResult(html="")
+    active = active_rules(body, rules, labels)
+    result = CleanResult(html="", sites=active.sites)
+    remove_chrome(root, active)
+    for node in _select(root, active.companies):
+        _company(node, active, company_links, result)
     for table in root.css("table table"):  # a table inside a table: the outer one is layout
         outer = table.parent
         while outer is not None and outer.tag != "table":

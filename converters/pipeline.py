@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .article import decode, split_article
-from .clean import clean_html
+from .clean import clean_html, site_labels
 from .code import extract_code
 from .errors import ConversionError
 from .markdown import ALL_MARKS, html_to_markdown, normalise_markdown
@@ -99,9 +99,8 @@ def _convert(text: str, options: Options) -> Conversion:
 
     if _is_html(raw.body):
         rules = options.rules or default_rules()
-        labels = [str(metadata.get("author", ""))] + [str(c) for c in metadata.get("categories") or []]
         html, blocks, spans = extract_code(raw.body)
-        cleaned = clean_html(html, rules, labels, options.company_links)
+        cleaned = clean_html(html, rules, site_labels(metadata), options.company_links)
         body = html_to_markdown(cleaned.html, blocks, spans)
         report.sites = cleaned.sites
         report.company_links_removed = cleaned.company_links_removed

@@ -74,11 +74,3 @@ def clean_url(url: str, rules: ActiveRules) -> str:
 def _destination(url: str) -> str:
     # Percent-encode the few characters that cannot appear in a CommonMark destination.
     return _UNSAFE_IN_DESTINATION.sub(lambda m: quote(m.group(0), safe=""), url)
-
-
-def host_of(url: str) -> str:
-    """Lower-case host of a URL, or '' when it has none."""
-    try:
-        return (urlsplit(url.strip()).hostname or "").lower()
-    except ValueError:
-        return ""
