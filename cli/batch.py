@@ -183,9 +183,14 @@ _check = False
 _verify = False
 
 
-def init_worker(options: Options, check: bool, verify: bool) -> None:
+def configure(options: Options, check: bool, verify: bool) -> None:
+    """Set what `process` does, in this process (one job) or in each worker."""
     global _options, _check, _verify
     _options, _check, _verify = options, check, verify
+
+
+def init_worker(options: Options, check: bool, verify: bool) -> None:
+    configure(options, check, verify)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     ignore_file_size_signal()
 
@@ -198,52 +203,62 @@ def ignore_file_size_signal() -> None:
 
 def process(task: Task) -> Outcome:
     """Convert one input; write its output only when the bytes change (never in check mode)."""
+    outcome = Outcome(path=task.rel, output=task.out_rel, status="failed")
+    try:
+        _process(task, outcome)
+    except Exception as exc:  # a bug in feed2md itself (the library wraps its own): one file's failure
+        outcome.status = "failed"
+        outcome.error = f"internal error ({type(exc).__name__}: {exc}); please report it"
+    return outcome
+
+
+def _process(task: Task, outcome: Outcome) -> None:
     from feed2md.converters import ConversionError, convert_bytes, decode  # loaded once, per worker
 
-    outcome = Outcome(path=task.rel, output=task.out_rel, status="failed")
     try:
         with open(task.source, "rb") as handle:
             data = handle.read()
+    except OSError as exc:
+        outcome.error = f"cannot read: {exc.strerror or exc}"
+        return
+    try:
         result = convert_bytes(data, _options)
-        outcome.encoding = result.report.encoding
-        outcome.warnings = list(result.report.warnings)
-        if _verify:
-            from feed2md.converters.verify import verify
-
-            losses = verify(decode(data)[0], result.text, _options.rules if _options else None)
-            outcome.warnings += [f"verify: {loss}" for loss in losses]
-        new = result.text.encode("utf-8")
-        try:
-            with open(task.output, "rb") as handle:
-                old = handle.read()
-        except OSError:
-            old = None
-        if old == new:
-            outcome.status = "unchanged"
-        elif _check:
-            outcome.status = "would-change"
-            outcome.error = "output missing" if old is None else "output would change"
-        else:
-            write_atomic(task.output, new)
-            outcome.status = "converted"
-        if not _check or old == new:
-            outcome.entry = make_entry(task, data)
     except ConversionError as exc:
         outcome.error = str(exc)
-    except OSError as exc:
-        outcome.error = exc.strerror or str(exc)
-        if getattr(exc, "filename", None) and str(exc.filename) != str(task.source):
-            outcome.error += " (writing output)"
-    except Exception as exc:  # a bug in feed2md itself (the library wraps its own): one file's failure
-        outcome.error = f"internal error ({type(exc).__name__}: {exc}); please report it"
-    return outcome
+        return
+    outcome.encoding = result.report.encoding
+    outcome.warnings = list(result.report.warnings)
+    if _verify:
+        from feed2md.converters.verify import verify
+
+        losses = verify(decode(data)[0], result.text, _options.rules if _options else None)
+        outcome.warnings += [f"verify: {loss}" for loss in losses]
+    new = result.text.encode("utf-8")
+    try:
+        with open(task.output, "rb") as handle:
+            old = handle.read()
+    except OSError:
+        old = None
+    if old == new:
+        outcome.status = "unchanged"
+    elif _check:
+        outcome.status = "would-change"
+        outcome.error = "output missing" if old is None else "output would change"
+        return
+    else:
+        try:
+            write_atomic(task.output, new)
+        except OSError as exc:
+            outcome.error = f"cannot write {task.out_rel}: {exc.strerror or exc}"
+            return
+        outcome.status = "converted"
+    outcome.entry = make_entry(task, data)
 
 
 def run_tasks(tasks: list[Task], jobs: int, options: Options, check: bool, verify: bool) -> Iterator[Outcome]:
     """Process tasks, in this process for one job, else in a pool of long-lived workers."""
     if jobs <= 1 or len(tasks) < 2:
-        global _options, _check, _verify
-        _options, _check, _verify = options, check, verify
+        configure(options, check, verify)
         for task in tasks:
             yield process(task)
         return
