@@ -144,15 +144,21 @@ def _link(node, active: ActiveRules, result: CleanResult) -> None:
         del attrs["title"]  # a tooltip, not article text; html2text would quote it unsafely
 
 
-def _image(node, active: ActiveRules, result: CleanResult) -> None:
-    attrs = node.attributes
+def image_source(attrs: dict) -> str:
+    """The picture an <img> shows: lazy-loading pages keep it in `data-src` and friends
+    behind a placeholder `src`; a srcset's first candidate will do when nothing else does."""
     src = attrs.get("src") or ""
-    if not src.strip() or src.startswith("data:image/gif") or src.startswith("data:image/svg"):
-        # lazy loading keeps the real image elsewhere; a srcset's first candidate will do
+    if not src.strip() or src.startswith(("data:image/gif", "data:image/svg")):
         src = next((attrs[k] for k in _LAZY_SRC if attrs.get(k)), src)
         srcset = attrs.get("srcset") or attrs.get("data-srcset") or ""
         if not src.strip() and srcset.strip():
             src = srcset.strip().split(",")[0].split()[0]
+    return src
+
+
+def _image(node, active: ActiveRules, result: CleanResult) -> None:
+    attrs = node.attributes
+    src = image_source(attrs)
     if not src.strip() or not is_safe(src, image=True):
         if src.strip():
             result.unsafe_removed += 1

@@ -19,7 +19,7 @@ from selectolax.lexbor import LexborHTMLParser
 from .article import split_article
 from .code import BLOCK_MARK, INLINE_MARK, extract_code
 from .markdown import ALL_MARKS
-from .clean import active_rules, remove_chrome, site_labels
+from .clean import active_rules, image_source, remove_chrome, site_labels
 from .metadata import format_date, normalise, parse_date, parse_front_matter
 from .rules import RuleSet, default_rules
 from .urls import clean_url, is_safe
@@ -120,7 +120,9 @@ def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str
 
     expected = _facts(tree, code_text)
     expected.links = [clean_url(h, active) for h in expected.links if h and is_safe(h) and not h.startswith("#")]
-    expected.images = [clean_url(s, active) for s in expected.images if s.strip() and is_safe(s, image=True)]
+    sources = (image_source(img.attributes) for img in tree.css("img"))
+    expected.images = [clean_url(s, active) if not s.startswith("data:") else s for s in sources
+                       if s.strip() and is_safe(s, image=True)]
     expected.code_lines = [line.strip() for b in blocks for line in b.text.split("\n") if line.strip()]
 
     rendered_root = LexborHTMLParser(markdown_parser().render(out.body)).body

@@ -193,6 +193,9 @@ TRICKY = {
     "text that looks like block syntax": "<p>标题</p><p>===</p><p>---</p><p>~~~</p><p>```js</p><p>[1]: https://x.example</p>",
     "text that looks like HTML": "<p>&lt;div&gt;文字&lt;/div&gt; &lt;!-- 不是注释 --&gt;</p>",
     "list item holding a heading and a quote": "<ul><li><h3>小标题</h3>内容</li><li>说：<blockquote>引用</blockquote></li></ul>",
+    "lazy-loaded image behind a placeholder": '<p><img data-src="https://mmbiz.qpic.cn/a/640?wx_fmt=png" '
+    'src="data:image/gif;base64,R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="></p>',
+    "image given only by srcset": '<p><img srcset="https://x.example/a.jpg 1x, https://x.example/a2.jpg 2x" alt="a"></p>',
 }
 
 
@@ -204,6 +207,12 @@ def test_tricky_structures_lose_nothing(html, render):
     result = convert(source)
     assert verify(source, result.text) == []
     assert convert(result.text).text == result.text
+
+
+def test_lazy_images_show_the_real_picture():
+    body = convert(article(TRICKY["lazy-loaded image behind a placeholder"])).body
+    assert body == "![](https://mmbiz.qpic.cn/a/640?wx_fmt=png)\n"
+    assert convert(article(TRICKY["image given only by srcset"])).body == "![a](https://x.example/a.jpg)\n"
 
 
 def test_list_structure_survives_two_digit_numbers(render):
