@@ -14,10 +14,8 @@ import html
 import re
 from dataclasses import dataclass
 
-# Private-use noncharacters (U+FDD0..U+FDEF are reserved for exactly this kind of internal
-# use); the converter removes any that appear in the input before using them.
-BLOCK_MARK = "\ufdd0"
-INLINE_MARK = "\ufdd1"
+from .markers import BLOCK_MARK, INLINE_MARK
+
 
 _BLOCK_PLACEHOLDER = re.compile(f"<p>{BLOCK_MARK}(\\d+){BLOCK_MARK}</p>|{BLOCK_MARK}(\\d+){BLOCK_MARK}")
 _PRE = re.compile(r"<pre\b([^>]*)>(.*?)</pre\s*>", re.S | re.I)

@@ -13,7 +13,8 @@ from .article import decode, split_article
 from .clean import clean_html, site_labels
 from .code import extract_code
 from .errors import ConversionError
-from .markdown import ALL_MARKS, html_to_markdown, normalise_markdown
+from .markdown import html_to_markdown, normalise_markdown
+from .markers import ALL_MARKS
 from .metadata import dump_front_matter, normalise, parse_front_matter
 from .options import Options
 from .rules import default_rules

@@ -17,9 +17,9 @@ from urllib.parse import unquote
 from selectolax.lexbor import LexborHTMLParser
 
 from .article import split_article
-from .code import BLOCK_MARK, INLINE_MARK, extract_code
-from .markdown import ALL_MARKS
 from .clean import active_rules, image_source, remove_chrome, site_labels
+from .code import extract_code
+from .markers import ALL_MARKS, BLOCK_MARK, INLINE_MARK
 from .metadata import format_date, normalise, parse_date, parse_front_matter
 from .rules import RuleSet, default_rules
 from .urls import clean_url, is_safe

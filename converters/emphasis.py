@@ -1,0 +1,180 @@
+"""Emphasis: `**`, `*` and `~~` where CommonMark reads them, generated tags where it cannot.
+
+The Markdown writer marks where `<strong>`, `<em>` and `<del>` open and close (markers.py).
+This pass pairs the marks of each line, moves inner spaces outside, merges `</b><b>`, and
+then, with the final neighbours known, picks the syntax. CommonMark does not close `**…**`
+when punctuation inside meets a letter outside (`**提示：**正文`, commonmark-spec issue 650),
+which is every CJK bold phrase ending in `。`, `：`, `”` followed by text; there, and only
+there, the pair is written as `<strong>…</strong>`, which every CommonMark renderer that
+passes inline HTML shows as bold. The tags are generated here, never copied from the input.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .markers import BREAK_MARK, CLOSE, OPEN
+
+_MARK_KIND = {**{v: (k, True) for k, v in OPEN.items()}, **{v: (k, False) for k, v in CLOSE.items()}}
+_DELIMITER = {"strong": "**", "em": "*", "del": "~~"}
+
+
+def _is_punct(char: str, symbols: bool) -> bool:
+    if not char:
+        return False
+    if char in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~":
+        return True
+    category = unicodedata.category(char)
+    return category[0] == "P" or (symbols and category[0] == "S")
+
+
+def _flanks(before: str, after: str, opening: bool) -> bool:
+    """CommonMark's flanking rule for a `*`/`~` run between `before` and `after` ('' = edge),
+    under both the P-only (spec ≤ 0.30) and P+S (0.31) definitions of punctuation."""
+    for symbols in (False, True):
+        inner, outer = (after, before) if opening else (before, after)
+        if not inner or inner.isspace():
+            return False
+        if _is_punct(inner, symbols) and not (not outer or outer.isspace() or _is_punct(outer, symbols)):
+            return False
+    return True
+
+
+_LINE_SPLIT = re.compile(f"(?<!{BREAK_MARK})\n")
+
+
+_EMPHASIS_MARK = re.compile(f"[{''.join(_MARK_KIND)}]")
+_EMPHASIS_SPLIT = re.compile(f"([{''.join(_MARK_KIND)}])")
+
+
+def resolve_emphasis(text: str) -> str:
+    """Replace the emphasis marks of `text` by Markdown delimiters or generated tags."""
+    if not _EMPHASIS_MARK.search(text):
+        return text
+    # Emphasis pairs within a line, or across a hard break; never across lines that may
+    # belong to different blocks (list items, quotes), where raw <strong> could start an
+    # HTML block. An unpaired marker is dropped: the text stays, the emphasis goes.
+    return "\n".join(
+        _resolve_block_emphasis(part) if _EMPHASIS_MARK.search(part) else part for part in _LINE_SPLIT.split(text)
+    )
+
+
+def _resolve_block_emphasis(block: str) -> str:
+    """Pair the emphasis markers of one line (or hard-broken lines) and render them."""
+    # Tokens: plain strings, and [kind, opening] lists for markers.
+    tokens: list = []
+    for piece in _EMPHASIS_SPLIT.split(block):
+        if piece in _MARK_KIND:
+            kind, opening = _MARK_KIND[piece]
+            tokens.append([kind, opening])
+        elif piece:
+            tokens.append(piece)
+    # Pair markers; nested repeats of an open kind and unmatched markers are dropped.
+    pairs: list[tuple[int, int]] = []
+    open_at: dict[str, int] = {}
+    depth: dict[str, int] = {}
+    keep = [True] * len(tokens)
+    for i, tok in enumerate(tokens):
+        if isinstance(tok, str):
+            continue
+        kind, opening = tok
+        if opening:
+            depth[kind] = depth.get(kind, 0) + 1
+            if depth[kind] == 1:
+                open_at[kind] = i
+            else:
+                keep[i] = False
+        else:
+            if depth.get(kind, 0) == 0:
+                keep[i] = False
+                continue
+            depth[kind] -= 1
+            if depth[kind] == 0:
+                pairs.append((open_at.pop(kind), i))
+            else:
+                keep[i] = False
+    for kind, i in open_at.items():
+        keep[i] = False
+    tokens = [t if keep[i] else "" for i, t in enumerate(tokens)]
+    pairs.sort()
+    # Merge `</b><b>` with nothing between, drop empty emphasis, move inner spaces outside.
+    for k, (o, c) in enumerate(pairs):
+        inner = "".join(t for t in tokens[o + 1 : c] if isinstance(t, str))
+        if not inner.strip():
+            tokens[o] = tokens[c] = ""
+            continue
+        for n, (o2, c2) in enumerate(pairs[k + 1 :], start=k + 1):
+            if tokens[o2] and tokens[o2][0] == tokens[c][0] and all(t == "" for t in tokens[c + 1 : o2]):
+                tokens[c] = tokens[o2] = ""
+                pairs[n] = (o, c2)
+                break
+    rendered = _render_pairs(tokens, [(o, c) for o, c in pairs if tokens[o] and tokens[c]])
+    return "".join(rendered)
+
+
+def _render_pairs(tokens: list, pairs: list[tuple[int, int]]) -> list[str]:
+    """Write each pair's markers back, inner spaces moved outside, then choose per pair:
+    `**`/`*`/`~~` where CommonMark's flanking rule lets them work, else generated tags."""
+    out = [t if isinstance(t, str) else "" for t in tokens]
+    for o, c in pairs:
+        kind = tokens[o][0]
+        # whitespace just inside the markers goes outside them
+        lead_text = out[o + 1] if o + 1 < c else ""
+        if lead_text and lead_text != lead_text.lstrip():
+            out[o] = lead_text[: len(lead_text) - len(lead_text.lstrip())] + out[o]
+            out[o + 1] = lead_text.lstrip()
+        tail_text = out[c - 1] if c - 1 > o else ""
+        if tail_text and tail_text != tail_text.rstrip():
+            out[c] = out[c] + tail_text[len(tail_text.rstrip()) :]
+            out[c - 1] = tail_text.rstrip()
+        out[o] = out[o] + OPEN[kind]
+        out[c] = CLOSE[kind] + out[c]
+    text = "".join(out)
+    # Now decide, marker by marker, with the final neighbours known.
+    positions = [m.start() for m in _EMPHASIS_MARK.finditer(text)]
+    stack: list[int] = []
+    decisions: dict[int, str] = {}
+    pairs: list[tuple[int, int, str]] = []
+    for i in positions:
+        kind, opening = _MARK_KIND[text[i]]
+        if opening:
+            stack.append(i)
+        elif stack:
+            start = stack.pop()
+            ok = _flanks(_neighbour(text, start, -1), _neighbour(text, start, 1), True) and _flanks(
+                _neighbour(text, i, -1), _neighbour(text, i, 1), False
+            )
+            if ok:
+                decisions[start] = decisions[i] = _DELIMITER[kind]
+            elif "\n" not in text[start:i]:
+                decisions[start], decisions[i] = f"<{kind}>", f"</{kind}>"
+            # else: raw tags on two lines could open an HTML block; keep the text only
+            pairs.append((start, i, kind))
+    # A closing run touching an opening run of the same character (`**a*b****c*`) fuses into
+    # one run that CommonMark cannot split back: the later pair takes generated tags.
+    for start, end, kind in sorted(pairs):
+        before = decisions.get(start - 1, "")
+        if decisions.get(start, "<")[0] != "<" and before[:1] == decisions[start][0] and not _MARK_KIND[text[start - 1]][1]:
+            if "\n" not in text[start:end]:
+                decisions[start], decisions[end] = f"<{kind}>", f"</{kind}>"
+            else:
+                decisions[start] = decisions[end] = ""
+    pieces: list[str] = []
+    last = 0
+    for i in positions:
+        pieces.append(text[last:i])
+        pieces.append(decisions.get(i, ""))
+        last = i + 1
+    pieces.append(text[last:])
+    return pieces
+
+
+def _neighbour(text: str, index: int, step: int) -> str:
+    """The character beside a marker ('' at an edge); an adjacent marker will render as
+    `*`, a line end as a space."""
+    i = index + step
+    if not 0 <= i < len(text):
+        return ""
+    char = text[i]
+    return "*" if char in _MARK_KIND else " " if char == "\n" else char

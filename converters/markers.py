@@ -1,0 +1,16 @@
+"""Private markers: how the steps of the pipeline leave notes in text for later steps.
+
+Code, emphasis, hard breaks and possible block syntax can only be decided once the text
+around them is known, so earlier steps write a marker and a later pass resolves it. Markers
+are Unicode noncharacters (U+FDD0..U+FDEF, reserved for exactly such internal use); the
+converter removes any that appear in its input before it starts.
+"""
+
+BLOCK_MARK = "\ufdd0"  # around the number of a code block taken out of the HTML (code.py)
+INLINE_MARK = "\ufdd1"  # around the number of an inline code span taken out of the HTML
+LINE_MARK = "\ufdd2"  # "this text may begin a line": escape it if it does
+BREAK_MARK = "\ufdd3"  # a hard line break, kept only where a line follows in the same block
+OPEN = {"strong": "\ufdd4", "em": "\ufdd5", "del": "\ufdd6"}  # emphasis opens here (emphasis.py)
+CLOSE = {"strong": "\ufdd7", "em": "\ufdd8", "del": "\ufdd9"}  # and closes here
+
+ALL_MARKS = BLOCK_MARK + INLINE_MARK + LINE_MARK + BREAK_MARK + "".join(OPEN.values()) + "".join(CLOSE.values())
