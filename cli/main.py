@@ -11,7 +11,6 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -57,19 +56,19 @@ def main(
     """Turn scraped feed articles into clean, normalised Markdown."""
 
 
-def _options(companies: CompanyLinks, rules_file: Optional[Path]) -> Options:
+def _options(companies: CompanyLinks, rules_file: Path | None) -> Options:
     rules = None  # the built-in rules, parsed when first needed
     if rules_file is not None:
         try:
             text = rules_file.read_text("utf-8")
         except OSError as exc:
             error(f"{rules_file}: cannot read rules file: {exc.strerror or exc}")
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
         try:
             rules = default_rules().merged_with(parse_rules(text, source=str(rules_file)))
         except ConversionError as exc:
             error(str(exc))
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
     return Options(company_links=companies, rules=rules)
 
 
@@ -79,18 +78,18 @@ RULES_HELP = "A TOML file of extra or overriding site rules (see `feed2md rules`
 
 @app.command("convert", epilog="Example: feed2md convert article.txt > article.md    |    cat article.txt | feed2md convert - | head\n\n" + EPILOG_EXIT)
 def convert_cmd(
-    files: List[str] = typer.Argument(None, metavar="[FILE]...", help="Articles to convert; '-' or nothing (with a pipe) reads stdin."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write to this file (one input) or folder (several)."),
+    files: list[str] = typer.Argument(None, metavar="[FILE]...", help="Articles to convert; '-' or nothing (with a pipe) reads stdin."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file (one input) or folder (several)."),
     fmt: OutputFormat = typer.Option(OutputFormat.md, "--format", "-f", help="md: the Markdown file; json: one JSON object per input (path, metadata, body, warnings)."),
     companies: CompanyLinks = typer.Option(CompanyLinks.TEXT, "--companies", help=COMPANIES_HELP),
-    rules_file: Optional[Path] = typer.Option(None, "--rules", help=RULES_HELP),
+    rules_file: Path | None = typer.Option(None, "--rules", help=RULES_HELP),
     verify_output: bool = typer.Option(False, "--verify", help="Check that the Markdown still says everything the article said; losses are warnings and make the exit code 1."),
 ) -> None:
     """Convert article FILEs to Markdown on stdout (or -o)."""
     if not files:
         if sys.stdin is None or sys.stdin.isatty():
             error("no input: give a FILE, or '-' to read a pipe (see feed2md convert --help)")
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
         files = ["-"]
     if len(files) > 1 and output is not None and output.exists() and not output.is_dir():
         error(f"{output}: several inputs need -o to be a folder")
@@ -156,21 +155,21 @@ def convert_cmd(
             error(f"{target}: cannot write: {exc.strerror or exc}")
             failed = True
     if failed:
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
 
 
 @app.command(epilog="Example: feed2md batch scraped/ -o markdown/ --report report.jsonl\n\n" + EPILOG_EXIT)
 def batch(
     src: Path = typer.Argument(..., exists=True, file_okay=False, dir_okay=True, help="Folder of scraped articles."),
     out: Path = typer.Option(..., "-o", "--output", help="Folder for the Markdown files (mirrors SRC_DIR)."),
-    globs: List[str] = typer.Option(None, "--glob", "-g", help="File patterns to take (repeatable; default *.md, *.txt, *.html)."),
+    globs: list[str] = typer.Option(None, "--glob", "-g", help="File patterns to take (repeatable; default *.md, *.txt, *.html)."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (default: CPU count)."),
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 naming each file whose output is missing or would change."),
-    report: Optional[Path] = typer.Option(None, "--report", help="Write one JSON line per input to this file."),
+    report: Path | None = typer.Option(None, "--report", help="Write one JSON line per input to this file."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary."),
     force: bool = typer.Option(False, "--force", help="Reconvert every file, ignoring the record of earlier runs."),
     companies: CompanyLinks = typer.Option(CompanyLinks.TEXT, "--companies", help=COMPANIES_HELP),
-    rules_file: Optional[Path] = typer.Option(None, "--rules", help=RULES_HELP),
+    rules_file: Path | None = typer.Option(None, "--rules", help=RULES_HELP),
     verify_output: bool = typer.Option(False, "--verify", help="Verify every conversion; a loss is a warning and makes the exit code 1."),
 ) -> None:
     """Convert every article under SRC_DIR into OUT_DIR, in parallel, skipping files already up to date."""
@@ -197,15 +196,15 @@ def batch(
         reporter.close()
     reporter.summary(summary)
     if summary.failed or summary.would_change or (verify_output and reporter.verify_losses):
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
 
 
 @app.command(epilog="Example: feed2md verify scraped/a.txt markdown/a.md    |    feed2md verify scraped/a.txt\n\n" + EPILOG_EXIT)
 def verify(
     source: Path = typer.Argument(..., help="The scraped article."),
-    output: Optional[Path] = typer.Argument(None, help="Its Markdown; omitted: a fresh conversion is checked."),
+    output: Path | None = typer.Argument(None, help="Its Markdown; omitted: a fresh conversion is checked."),
     companies: CompanyLinks = typer.Option(CompanyLinks.TEXT, "--companies", help=COMPANIES_HELP),
-    rules_file: Optional[Path] = typer.Option(None, "--rules", help=RULES_HELP),
+    rules_file: Path | None = typer.Option(None, "--rules", help=RULES_HELP),
 ) -> None:
     """Check that the Markdown still says everything the article said (exit 0), or list what is lost (exit 1)."""
     from feed2md.converters import convert, decode
@@ -220,19 +219,19 @@ def verify(
             markdown, _ = decode(output.read_bytes())
     except ConversionError as exc:
         error(f"{output if output is not None and source.exists() else source}: {exc}")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     except OSError as exc:
         error(f"{exc.filename}: cannot read: {exc.strerror or exc}")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     losses = find_losses(text, markdown, options.rules)  # None: the built-in rules
     for loss in losses:
         error(f"{output or source}: {loss}")
     if losses:
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
 
 
 @app.command(epilog="Example: feed2md rules --rules my-rules.toml\n\n" + EPILOG_EXIT)
-def rules(rules_file: Optional[Path] = typer.Option(None, "--rules", help=RULES_HELP)) -> None:
+def rules(rules_file: Path | None = typer.Option(None, "--rules", help=RULES_HELP)) -> None:
     """List the active site rules (built-in, plus those of --rules)."""
     options = _options(CompanyLinks.TEXT, rules_file)
     from rich.console import Console
@@ -267,7 +266,7 @@ def run() -> None:
         app()
     except Interrupted:
         sys.stderr.write("\nfeed2md: interrupted\n")
-        raise SystemExit(130)
+        raise SystemExit(130) from None
     except BrokenPipeError:
         from .io import quiet_broken_pipe
 

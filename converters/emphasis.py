@@ -94,7 +94,7 @@ def _resolve_block_emphasis(block: str) -> str:
                 pairs.append((open_at.pop(kind), i))
             else:
                 keep[i] = False
-    for kind, i in open_at.items():
+    for i in open_at.values():  # opened, never closed
         keep[i] = False
     tokens = [t if keep[i] else "" for i, t in enumerate(tokens)]
     pairs.sort()

@@ -12,7 +12,8 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
+from collections.abc import Iterable, Mapping
 
 from .errors import ConversionError
 
@@ -97,7 +98,7 @@ class RuleSet:
             active = self._merged[chosen] = _merge(chosen)
         return active
 
-    def merged_with(self, other: "RuleSet") -> "RuleSet":
+    def merged_with(self, other: RuleSet) -> RuleSet:
         """This rule set with `other`'s entries added; same-named entries are replaced."""
         by_name = {s.name: s for s in self.sites}
         for site in other.sites:

@@ -4,8 +4,6 @@ rest in one line, never crash, never let script through."""
 from __future__ import annotations
 
 import codecs
-import subprocess
-import sys
 
 import frontmatter
 import pytest
