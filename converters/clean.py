@@ -135,6 +135,10 @@ def _link(node, active: ActiveRules, result: CleanResult) -> None:
         node.decompose()  # an empty anchor shows nothing; its Markdown would be `[](url)`
         return
     cleaned = clean_url(href, active)
+    if not is_safe(cleaned):  # defence in depth: whatever cleaning made of it
+        result.unsafe_removed += 1
+        node.unwrap()
+        return
     if cleaned != href:
         result.links_changed += 1
     attrs = node.attrs
@@ -167,6 +171,10 @@ def _image(node, active: ActiveRules, result: CleanResult) -> None:
         return
     alt = _SPACE.sub(" ", attrs.get("alt") or "").strip()
     cleaned = src if src.startswith("data:") else clean_url(src, active)
+    if not is_safe(cleaned, image=True):
+        result.unsafe_removed += 1
+        node.replace_with(alt) if alt else node.decompose()
+        return
     if cleaned != src:
         result.links_changed += 1
     if cleaned != attrs.get("src"):
@@ -185,6 +193,9 @@ def _media(node, active: ActiveRules, result: CleanResult) -> None:
         node.decompose()
         return
     url = clean_url(src, active)
+    if not is_safe(url):
+        node.decompose()
+        return
     # A one-character label: the page showed a player, not words; the URL is the link.
     label = _SPACE.sub(" ", attrs.get("title") or "").strip() or "▶"
     link = LexborHTMLParser(f'<p><a href="{html.escape(url)}">{html.escape(label)}</a></p>').css_first("p")

@@ -45,14 +45,16 @@ def _unwrap_redirect(url: str, rules: ActiveRules, depth: int = 0) -> str:
                     target = value
                     if "%3A" in target[:12].upper():  # still percent-encoded once more
                         target = unquote(target)
-                    if depth < 3 and _SCHEME.match(target):
-                        return _unwrap_redirect(target, rules, depth + 1)
+                    # The target may be anything, `javascript:` too: callers check is_safe after.
+                    if depth < 3 and _SCHEME.match(target.strip()):
+                        return _unwrap_redirect(target.strip(), rules, depth + 1)
                     return url
     return url
 
 
 def clean_url(url: str, rules: ActiveRules) -> str:
-    """The real destination of a link or image, without tracking, safe to put in Markdown."""
+    """The real destination of a link or image, without tracking, percent-encoded where
+    Markdown needs it. Unwrapping can reveal a script URL: check is_safe on the result."""
     url = url.strip()
     if url.startswith("//"):
         url = "https:" + url

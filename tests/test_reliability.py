@@ -77,7 +77,8 @@ title: hostile
 <div>
 <p><a href="javascript:alert(1)">js</a> <a href="JaVaScRiPt:alert(2)">mixed</a> <a href="  javascript:alert(3)">spaces</a>
 <a href="&#106;avascript:alert(4)">entity</a> <a href="java&#9;script:alert(5)">tab</a> <a href="vbscript:msgbox(6)">vb</a>
-<a href="data:text/html;base64,PHNjcmlwdD4=">data</a> <a href="https://ok.example/">fine</a></p>
+<a href="data:text/html;base64,PHNjcmlwdD4=">data</a> <a href="https://ok.example/">fine</a>
+<a href="https://link.juejin.cn/?target=javascript%3Aalert(17)">wrapped</a></p>
 <p><img src="javascript:alert(7)" alt="bad img"><img src="data:image/png;base64,iVBORw0KGgo=" alt="tiny"><img src="data:image/svg+xml,<svg onload=alert(8)>" alt="svg"></p>
 <script>alert(9)</script><iframe srcdoc="<script>alert(10)</script>"></iframe><svg onload="alert(11)"><text>s</text></svg>
 <object data="javascript:alert(12)"></object><p onclick="alert(13)" onmouseover="alert(14)">handlers</p>
@@ -103,7 +104,7 @@ def test_hostile_html_is_made_harmless():
     for bad in ("javascript:", "vbscript:", "data:text", "data:image/svg"):
         assert f"]({bad}" not in result.text.lower()
     text = tree.text_content()
-    for word in ("js", "mixed", "entity", "vb", "handlers", "bad img", "<script>alert(15)</script>", "<img src=x onerror=alert(16)>"):
+    for word in ("js", "mixed", "entity", "vb", "handlers", "bad img", "wrapped", "<script>alert(15)</script>", "<img src=x onerror=alert(16)>"):
         assert word in text
     assert tree.xpath("//img/@src")[0] == "data:image/png;base64,iVBORw0KGgo="
     assert tree.xpath("//a/@href") == ["https://ok.example/"]
