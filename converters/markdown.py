@@ -67,6 +67,7 @@ def _drop_cjk_breaks(text: str) -> str:
 _INLINE_SPECIAL = re.compile(
     r"[`*\[\]~]|_(?!\w)|(?<!\w)_|\\(?=[!-/:-@\[-`{-~]|$)|<(?=[A-Za-z/!?]|$)|&(?=#?[A-Za-z0-9]+;)"
 )
+_DESTINATION_ESCAPE = re.compile(r"[()]")  # the rest is percent-encoded by urls.clean_url
 _MAYBE_SPECIAL = re.compile(r"[`*\[\]~_\\<&]")
 _LINE_START = re.compile(r"^(\s*)(?:(#{1,6}(?=\s|$)|[-+](?=\s|-|$)|[>=])|(\d{1,9})([.)])(?=\s|$))")
 
@@ -138,7 +139,19 @@ class _Writer(html2text.HTML2Text):
         if tag == "li":
             self._list_item(start)
             return
+        if tag == "img":
+            if start and attrs.get("src"):
+                self._image(attrs["src"], attrs.get("alt") or "")
+            return
         super().handle_tag(tag, attrs, start)
+
+    def _image(self, src: str, alt: str) -> None:
+        # Written here rather than by html2text so that the alt text is escaped like any text
+        # (html2text lets `<tag>` and `&lt;` through into the image description).
+        self._open_link_text()
+        alt = _escape(alt, self.table_depth > 0)
+        destination = _DESTINATION_ESCAPE.sub(r"\\\g<0>", src)
+        self.o(f"![{alt}]({destination})")
 
     def _list_item(self, start: bool) -> None:
         """A list item, indented by the width of each enclosing item's marker: CommonMark

@@ -83,6 +83,7 @@ title: hostile
 <script>alert(9)</script><iframe srcdoc="<script>alert(10)</script>"></iframe><svg onload="alert(11)"><text>s</text></svg>
 <object data="javascript:alert(12)"></object><p onclick="alert(13)" onmouseover="alert(14)">handlers</p>
 <p>&lt;script&gt;alert(15)&lt;/script&gt; and &lt;img src=x onerror=alert(16)&gt;</p>
+<p><img src="https://ok.example/a.png" alt="&lt;img src=x onerror=alert(18)&gt;"></p>
 </div>
 """
 
@@ -107,6 +108,7 @@ def test_hostile_html_is_made_harmless():
     for word in ("js", "mixed", "entity", "vb", "handlers", "bad img", "wrapped", "<script>alert(15)</script>", "<img src=x onerror=alert(16)>"):
         assert word in text
     assert tree.xpath("//img/@src")[0] == "data:image/png;base64,iVBORw0KGgo="
+    assert tree.xpath("//img/@alt")[-1] == "<img src=x onerror=alert(18)>"  # alt text kept as text
     assert tree.xpath("//a/@href") == ["https://ok.example/"]
 
 
