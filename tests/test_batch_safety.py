@@ -152,3 +152,18 @@ def test_ctrl_c_exits_130_and_leaves_no_temporaries(tmp_path):
     assert rerun.returncode == 0
     rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
     assert sum(r["status"] == "unchanged" for r in rows) >= done - 2  # finished files are not redone
+
+
+def test_report_names_the_encoding_of_odd_files(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    text = SEED.read_text("utf-8")
+    (src / "gbk.txt").write_bytes(text.encode("gb18030"))
+    (src / "bom16.txt").write_bytes(text.encode("utf-16"))
+    (src / "plain.txt").write_bytes(text.encode("utf-8"))
+    report = tmp_path / "r.jsonl"
+    assert batch(src, "-o", tmp_path / "out", "--report", report, "--jobs", "1").returncode == 0
+    encodings = {r["path"]: r["encoding"] for r in map(json.loads, report.read_text().splitlines())}
+    assert encodings == {"gbk.txt": "gb18030", "bom16.txt": "utf-16 (BOM)", "plain.txt": "utf-8"}
+    outputs = {p.name: p.read_bytes() for p in (tmp_path / "out").glob("*.md")}
+    assert outputs["gbk.md"] == outputs["bom16.md"] == outputs["plain.md"]
