@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import ConversionError
 
@@ -27,8 +27,7 @@ _END = re.compile(r"^(?:-{3,}|\.\.\.)[ \t]*$")
 _YAML_LINE = re.compile(r"^(?:[A-Za-z_][\w .-]*:(?:\s|$)|\s+\S|-(?:\s|$)|\s*$|#)")
 
 
-@dataclass(frozen=True)
-class RawArticle:
+class RawArticle(NamedTuple):
     """The two parts of a scraped file, still as text."""
 
     front_matter: str | None  # None: the file has no front matter

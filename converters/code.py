@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .markers import BLOCK_MARK, INLINE_MARK
 
@@ -38,8 +38,7 @@ _LANG_PATTERNS = (
 _NOT_LANGUAGES = {"none", "plain", "plaintext", "text", "txt", "nohighlight", "undefined", "null"}
 
 
-@dataclass(frozen=True)
-class CodeBlock:
+class CodeBlock(NamedTuple):
     text: str
     language: str = ""
 

@@ -12,8 +12,8 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
 
 from .errors import ConversionError
 
@@ -22,8 +22,7 @@ DEFAULT_RULES_PATH = Path(__file__).with_name("rules.toml")
 _LIST_FIELDS = ("names", "hosts", "drop", "unwrap", "companies", "strip_params", "keep_params")
 
 
-@dataclass(frozen=True)
-class Redirect:
+class Redirect(NamedTuple):
     """A link wrapper whose real destination is carried in one query parameter."""
 
     host: str
@@ -34,8 +33,7 @@ class Redirect:
         return host == self.host and (not self.path or path.rstrip("/") == self.path.rstrip("/"))
 
 
-@dataclass(frozen=True)
-class SiteRule:
+class SiteRule(NamedTuple):
     """One `[[site]]` entry of a rules file."""
 
     name: str
