@@ -34,6 +34,7 @@ class CleanResult:
 LAYOUT_TABLE = "data-feed2md-layout"  # set on tables used for layout; the writer reads them as blocks
 _LAZY_SRC = ("data-src", "data-original", "data-actualsrc", "data-original-src", "data-lazy-src")
 _MEDIA = "iframe, video, audio, embed[src], object[data]"
+MEDIA_WITH_FALLBACK = ("video", "audio")  # their content is shown where the player is not
 _SPACE = re.compile(r"\s+")
 _LINKED_HOST = re.compile(r"""(?:href|src)=["']?(?:https?:)?//([^/"'\s>:?#]+)""")
 
@@ -184,20 +185,23 @@ def _image(node, active: ActiveRules, result: CleanResult) -> None:
 
 
 def _media(node, active: ActiveRules, result: CleanResult) -> None:
+    """A player Markdown cannot embed becomes a link to its source. What a <video> or
+    <audio> holds for browsers without it (a line of text, a download link) is kept."""
     attrs = node.attributes
     src = attrs.get("src") or attrs.get("data") or ""
     if not src:
         source = node.css_first("source[src]")
         src = source.attributes.get("src") or "" if source is not None else ""
-    if not src or not is_safe(src):
+    url = clean_url(src, active) if src and is_safe(src) else ""
+    if url and is_safe(url):
+        # A one-character label: the page showed a player, not words; the URL is the link.
+        label = _SPACE.sub(" ", attrs.get("title") or "").strip() or "▶"
+        link = LexborHTMLParser(f'<p><a href="{html.escape(url)}">{html.escape(label)}</a></p>').css_first("p")
+        node.insert_before(link)
+        result.media_linked += 1
+    if node.tag in MEDIA_WITH_FALLBACK:
+        for inner in node.css("source, track"):
+            inner.decompose()
+        node.unwrap()
+    else:
         node.decompose()
-        return
-    url = clean_url(src, active)
-    if not is_safe(url):
-        node.decompose()
-        return
-    # A one-character label: the page showed a player, not words; the URL is the link.
-    label = _SPACE.sub(" ", attrs.get("title") or "").strip() or "▶"
-    link = LexborHTMLParser(f'<p><a href="{html.escape(url)}">{html.escape(label)}</a></p>').css_first("p")
-    node.replace_with(link)
-    result.media_linked += 1

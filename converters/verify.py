@@ -108,6 +108,8 @@ def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str
     # The same rules the conversion applied; what they remove on purpose is not a loss.
     active = active_rules(html, rules, site_labels(normalise(src_meta, [])))
     remove_chrome(tree, active)
+    for node in tree.css("iframe, object, embed"):
+        node.decompose()  # players become links to their source; what they held is not text
     for node in tree.css(", ".join(active.companies)) if active.companies else []:
         node.unwrap()  # tracked company links: the anchor goes, its text must stay
     for node in tree.css("a[href]"):

@@ -195,6 +195,8 @@ TRICKY = {
     "list item holding a heading and a quote": "<ul><li><h3>小标题</h3>内容</li><li>说：<blockquote>引用</blockquote></li></ul>",
     "lazy-loaded image behind a placeholder": '<p><img data-src="https://mmbiz.qpic.cn/a/640?wx_fmt=png" '
     'src="data:image/gif;base64,R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="></p>',
+    "video with fallback content": '<p>看视频</p><video controls><source src="https://x.example/v.mp4">'
+    '不支持 <a href="https://x.example/v.mp4">下载</a></video><iframe src="https://x.example/e">fallback</iframe>',
     "image given only by srcset": '<p><img srcset="https://x.example/a.jpg 1x, https://x.example/a2.jpg 2x" alt="a"></p>',
 }
 
