@@ -29,6 +29,8 @@ _BLOCK_TAGS = {"section", "article", "header", "footer", "aside", "main", "nav",
                "details", "summary", "center", "address", "hgroup", "fieldset", "legend", "caption", "dt",
                "dd", "dl", "picture", "video", "audio", "canvas", "map", "iframe", "noscript", "frame"}
 
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+_CELL_BLOCKS = _HEADINGS | {"blockquote", "ul", "ol", "li", "hr"}
 _TABLE_PARTS = {"table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption"}
 # CJK scripts (ideographs, kana, bopomofo, CJK punctuation, full-width forms). Tested by code
 # point rather than a regex class: compiling a class this wide costs ~1.5 ms of start-up.
@@ -102,6 +104,9 @@ class _Writer(html2text.HTML2Text):
         self.images_to_alt = False
         self.table_depth = 0  # tables being written as GFM tables (layout tables excluded)
         self.tables: list[bool] = []  # open tables, innermost last: True for layout tables
+        self.in_cell = False  # inside a cell of a table written as a GFM table
+        self.cell_written_at = -1  # output length when the current cell began
+        self.marker_written_at = -1  # output length right after the last list marker
         self.last_char = ""  # last non-space character of text written so far
         self.pending_space = False  # a line break after CJK text, not yet known to be a space
 
@@ -117,6 +122,9 @@ class _Writer(html2text.HTML2Text):
             return
         if tag in _PLAIN_TAGS:
             return
+        if self.in_cell and tag in _CELL_BLOCKS:
+            self._inside_cell(tag, start)
+            return
         if tag == "br":
             if start:
                 self._hard_break()
@@ -129,6 +137,14 @@ class _Writer(html2text.HTML2Text):
             self.table_depth = sum(1 for layout in self.tables if not layout)
         if tag in _TABLE_PARTS and self.tables and self.tables[-1]:
             tag = "div"  # a layout table's rows and cells are plain blocks
+        if tag == "table" and start and self.list and self.table_depth:
+            self.start = False  # a table cannot sit on a list marker's line: the item stays empty
+            self.p()
+        if tag in ("td", "th"):
+            super().handle_tag(tag, attrs, start)
+            self.in_cell = start
+            self.cell_written_at = len(self.outtextlist)
+            return
         if tag in ("p", "div") and self.list and not self.table_depth:
             # Paragraphs inside a list item: a blank line would end the item, so break the line.
             if not start:
@@ -145,6 +161,14 @@ class _Writer(html2text.HTML2Text):
             return
         super().handle_tag(tag, attrs, start)
 
+    def _inside_cell(self, tag: str, start: bool) -> None:
+        # A GFM cell holds one line: headings inside it become bold, list items and rules
+        # line breaks, and quote or list containers nothing.
+        if tag in _HEADINGS:
+            self.o(OPEN["strong"] if start else CLOSE["strong"])
+        elif start and tag in ("li", "hr") and len(self.outtextlist) > self.cell_written_at:
+            self._hard_break()
+
     def _image(self, src: str, alt: str) -> None:
         # Written here rather than by html2text so that the alt text is escaped like any text
         # (html2text lets `<tag>` and `&lt;` through into the image description).
@@ -156,6 +180,8 @@ class _Writer(html2text.HTML2Text):
     def _list_item(self, start: bool) -> None:
         """A list item, indented by the width of each enclosing item's marker: CommonMark
         nests by content column (`10. ` is four wide), which html2text does not count."""
+        if self.start and len(self.outtextlist) == self.marker_written_at:
+            self.start = False  # the last item stayed empty: still end its line
         self.pbr()
         if not start:
             return
@@ -169,6 +195,7 @@ class _Writer(html2text.HTML2Text):
         self.o(indent + marker)
         self.list_code_indent = indent + " " * len(marker)
         self.start = True
+        self.marker_written_at = len(self.outtextlist)
 
     def _open_link_text(self) -> None:
         # html2text writes a link's `[` lazily, at the link's first text; markers written

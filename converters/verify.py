@@ -61,10 +61,23 @@ def _facts(root, code_text=None) -> _Facts:
     blocks = [b for b in (_SPACE.sub("", part) for part in raw.split(_SEP)) if b]
     links = [a.attributes.get("href") or "" for a in root.css("a[href]")]
     images = [i.attributes.get("src") or "" for i in root.css("img[src]")]
-    headings = sum(1 for h in root.css("h1, h2, h3, h4, h5, h6") if _SPACE.sub("", h.text(deep=True) or ""))
+    # Headings and lists inside a table cell are written inline (a GFM cell is one line).
+    headings = sum(
+        1 for h in root.css("h1, h2, h3, h4, h5, h6") if _SPACE.sub("", h.text(deep=True) or "") and not _in_cell(h)
+    )
+    list_items = sum(1 for li in root.css("li") if not _in_cell(li))
     # A table holding a table is layout, written as plain blocks: only the others count.
     tables = sum(1 for table in root.css("table") if table.css_first("table") is None)
-    return _Facts(blocks, links, images, headings, len(root.css("li")), tables, [])
+    return _Facts(blocks, links, images, headings, list_items, tables, [])
+
+
+def _in_cell(node) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.tag in ("td", "th"):
+            return True
+        parent = parent.parent
+    return False
 
 
 def _quote(text: str, limit: int = 40) -> str:

@@ -197,6 +197,10 @@ TRICKY = {
     'src="data:image/gif;base64,R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="></p>',
     "video with fallback content": '<p>看视频</p><video controls><source src="https://x.example/v.mp4">'
     '不支持 <a href="https://x.example/v.mp4">下载</a></video><iframe src="https://x.example/e">fallback</iframe>',
+    "blocks inside table cells": "<table><tr><th>A</th><th>B</th></tr><tr><td><h3>标题</h3></td><td><ul><li>一</li>"
+    "<li>二</li></ul></td></tr><tr><td><blockquote>引用</blockquote></td><td>a<hr>b</td></tr></table>",
+    "empty list item": "<ul><li></li><li>有</li></ul>",
+    "table inside a list item": "<ul><li><table><tr><th>A</th></tr><tr><td>1</td></tr></table></li></ul>",
     "image given only by srcset": '<p><img srcset="https://x.example/a.jpg 1x, https://x.example/a2.jpg 2x" alt="a"></p>',
 }
 
@@ -209,6 +213,11 @@ def test_tricky_structures_lose_nothing(html, render):
     result = convert(source)
     assert verify(source, result.text) == []
     assert convert(result.text).text == result.text
+
+
+def test_blocks_inside_cells_keep_the_table_whole(render):
+    out = render(convert(article(TRICKY["blocks inside table cells"])).text)
+    assert out.count("<tr>") == 3 and "<td><strong>标题</strong></td>" in out and "<td>一<br>二</td>" in out
 
 
 def test_lazy_images_show_the_real_picture():
