@@ -185,13 +185,20 @@ def batch(
         error(f"{out}: exists and is not a folder")
         raise typer.Exit(2)
     key = digest(f"{_version()}|{options.fingerprint()}|verify={verify_output}".encode())
-    reporter = BatchReporter(report_path=report, quiet=quiet, check=check)
+    try:
+        reporter = BatchReporter(report_path=report, quiet=quiet, check=check)
+    except OSError as exc:
+        error(f"{report}: cannot write the report: {exc.strerror or exc}")
+        raise typer.Exit(2) from None
     try:
         summary = run_batch(
             src, out, globs=tuple(globs or DEFAULT_GLOBS), jobs=jobs or os.cpu_count() or 1, options=options,
             state_key=key, check=check, verify=verify_output, force=force,
             on_outcome=reporter.outcome, on_start=reporter.start,
         )
+    except OSError as exc:  # the output folder itself cannot be made or written
+        error(f"{exc.filename or out}: {exc.strerror or exc}")
+        raise typer.Exit(1) from None
     finally:
         reporter.close()
     reporter.summary(summary)
@@ -271,6 +278,11 @@ def run() -> None:
         from .io import quiet_broken_pipe
 
         quiet_broken_pipe()
+    except Exception as exc:  # a bug: still one line, never a traceback (FEED2MD_DEBUG=1 shows it)
+        if os.environ.get("FEED2MD_DEBUG"):
+            raise
+        error(f"internal error ({type(exc).__name__}: {exc}); please report it")
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":  # pragma: no cover
