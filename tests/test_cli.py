@@ -162,3 +162,18 @@ def test_garbage_fails_in_one_line_without_traceback(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.decode().splitlines() == [f"feed2md: {junk}: undecodable bytes: not UTF-8 and no text encoding fits"]
     assert proc.stdout == run("convert", SEED).stdout  # the good file still converts
+
+
+def test_single_convert_loads_only_what_it_needs():
+    """Start-up (issue #7): no progress bars, process pools, Markdown parser or encoding
+    detector for one UTF-8 file; checked by module, not by a timing."""
+    probe = (
+        "import sys, runpy; sys.argv = ['feed2md', 'convert', sys.argv[1]]\n"
+        "try:\n    runpy.run_module('feed2md.cli', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = ('rich', 'multiprocessing', 'markdown_it', 'charset_normalizer', 'email', 'importlib.metadata')\n"
+        "sys.stderr.write(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy)))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe, str(SEED)], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.startswith("---\ntitle:")
+    assert proc.stderr == ""
