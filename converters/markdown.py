@@ -17,7 +17,7 @@ from html2text.elements import ListElement
 from .clean import LAYOUT_TABLE
 from .code import CodeBlock, code_span, fenced
 from .emphasis import resolve_emphasis
-from .markers import BLOCK_MARK, BREAK_MARK, CLOSE, INLINE_MARK, LINE_MARK, OPEN
+from .markers import BLOCK_MARK, BREAK_MARK, CLOSE, IDEOGRAPHIC_SPACE, INLINE_MARK, LINE_MARK, OPEN
 
 _EMPHASIS_TAGS = {"strong": "strong", "b": "strong", "em": "em", "i": "em", "cite": "em", "dfn": "em",
                   "del": "del", "s": "del", "strike": "del"}
@@ -229,6 +229,8 @@ class _Writer(html2text.HTML2Text):
         tail = data.rstrip()
         if tail:
             self.last_char = tail[-1]
+        if "\u3000" in data:  # the ideographic space is a character of CJK text, not a gap
+            data = data.replace("\u3000", IDEOGRAPHIC_SPACE)
         # html2text's own "space after emphasis" logic adds spaces before CJK: switch it off.
         self.stressed = self.preceding_stressed = False
         super().handle_data(_escape(data, self.table_depth > 0), entity_char=True)
@@ -286,7 +288,7 @@ def html_to_markdown(html: str, blocks: list[CodeBlock], spans: list[str]) -> st
     text = _BLOCK_PLACEHOLDER.sub(lambda m: "\n" + fenced(blocks[int(m.group(2))], m.group(1)) + "\n", text)
     text = resolve_emphasis(text)
     text = _resolve_line_starts(text)
-    text = _resolve_breaks(text)
+    text = _resolve_breaks(text).replace(IDEOGRAPHIC_SPACE, "\u3000")
     return _final_layout(text)
 
 

@@ -12,5 +12,8 @@ LINE_MARK = "\ufdd2"  # "this text may begin a line": escape it if it does
 BREAK_MARK = "\ufdd3"  # a hard line break, kept only where a line follows in the same block
 OPEN = {"strong": "\ufdd4", "em": "\ufdd5", "del": "\ufdd6"}  # emphasis opens here (emphasis.py)
 CLOSE = {"strong": "\ufdd7", "em": "\ufdd8", "del": "\ufdd9"}  # and closes here
+IDEOGRAPHIC_SPACE = "\ufdda"  # stands for U+3000, which html2text would fold into a plain space
 
-ALL_MARKS = BLOCK_MARK + INLINE_MARK + LINE_MARK + BREAK_MARK + "".join(OPEN.values()) + "".join(CLOSE.values())
+ALL_MARKS = (
+    BLOCK_MARK + INLINE_MARK + LINE_MARK + BREAK_MARK + "".join(OPEN.values()) + "".join(CLOSE.values()) + IDEOGRAPHIC_SPACE
+)

@@ -258,3 +258,11 @@ def test_unreadable_date_is_kept_and_reported():
     result = convert(article("<p>x</p>", "title: t\ndate: 昨天"))
     assert result.metadata["date"] == "昨天"
     assert any("not a date" in c for c in result.report.changes)
+
+
+def test_ideographic_spaces_are_text_not_gaps(fidelity):
+    source = article("<p>\u3000\u3000段落开头，中文\u3000中文。</p>")
+    result = convert(source)
+    assert result.body == "\u3000\u3000段落开头，中文\u3000中文。\n"
+    assert fidelity.score_pair(source, result.text)["cjk_spaces"] == 0
+    assert convert(result.text).text == result.text
