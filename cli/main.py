@@ -178,8 +178,9 @@ def batch(
 
     options = _options(companies, rules_file)
     out_resolved = out.resolve()
-    if out_resolved == src.resolve():
-        error("OUT_DIR must differ from SRC_DIR (inputs are never overwritten)")
+    if out_resolved == src.resolve() or out_resolved in src.resolve().parents:
+        # Outputs mirror SRC_DIR under OUT_DIR: with SRC_DIR inside it, one could land on an input.
+        error("OUT_DIR must not be SRC_DIR or hold it (inputs are never overwritten)")
         raise typer.Exit(2)
     if out.exists() and not out.is_dir():
         error(f"{out}: exists and is not a folder")
@@ -203,7 +204,7 @@ def batch(
         reporter.close()
     reporter.summary(summary)
     if summary.failed or summary.would_change or (verify_output and reporter.verify_losses):
-        raise typer.Exit(1) from None
+        raise typer.Exit(1)
 
 
 @app.command(epilog="Example: feed2md verify scraped/a.txt markdown/a.md    |    feed2md verify scraped/a.txt\n\n" + EPILOG_EXIT)

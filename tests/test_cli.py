@@ -62,6 +62,8 @@ def test_errors_are_one_line_with_exit_codes(tmp_path):
     assert missing.stderr.decode().strip() == f"feed2md: {tmp_path / 'nope.txt'}: cannot read: No such file or directory"
     assert run("convert", "--no-such-option").returncode == 2
     assert run("batch", tmp_path / "absent", "-o", tmp_path / "o").returncode == 2
+    (tmp_path / "o" / "src").mkdir(parents=True)
+    assert run("batch", tmp_path / "o" / "src", "-o", tmp_path / "o").returncode == 2  # OUT_DIR holding SRC_DIR
     bad_report = run("batch", SEED.parent, "-o", tmp_path / "o", "--report", tmp_path / "no" / "r.jsonl")
     assert bad_report.returncode == 2 and b"Traceback" not in bad_report.stderr
     assert bad_report.stderr.decode().strip() == f"feed2md: {tmp_path / 'no' / 'r.jsonl'}: cannot write the report: No such file or directory"
