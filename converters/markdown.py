@@ -107,6 +107,7 @@ class _Writer(html2text.HTML2Text):
         self.in_cell = False  # inside a cell of a table written as a GFM table
         self.cell_written_at = -1  # output length when the current cell began
         self.marker_written_at = -1  # output length right after the last list marker
+        self.indent_after_block = ""  # indentation owed to text after a code block in a list item
         self.last_char = ""  # last non-space character of text written so far
         self.pending_space = False  # a line break after CJK text, not yet known to be a space
 
@@ -182,6 +183,7 @@ class _Writer(html2text.HTML2Text):
         nests by content column (`10. ` is four wide), which html2text does not count."""
         if self.start and len(self.outtextlist) == self.marker_written_at:
             self.start = False  # the last item stayed empty: still end its line
+        self.indent_after_block = ""
         self.pbr()
         if not start:
             return
@@ -229,6 +231,11 @@ class _Writer(html2text.HTML2Text):
         tail = data.rstrip()
         if tail:
             self.last_char = tail[-1]
+            if self.indent_after_block:
+                # Text after a code block in a list item: indented, or it would leave the list.
+                self.o(self.indent_after_block)
+                self.indent_after_block = ""
+                data = data.lstrip()
         if "\u3000" in data:  # the ideographic space is a character of CJK text, not a gap
             data = data.replace("\u3000", IDEOGRAPHIC_SPACE)
         # html2text's own "space after emphasis" logic adds spaces before CJK: switch it off.
@@ -271,6 +278,7 @@ class _Writer(html2text.HTML2Text):
                 self.o(piece if self.start else self.list_code_indent + piece)
                 self.p()
                 self.last_char = "`"
+                self.indent_after_block = self.list_code_indent
             elif piece[0] in (BLOCK_MARK, INLINE_MARK) and piece[-1] == piece[0]:
                 self._open_link_text()
                 self.o(piece)

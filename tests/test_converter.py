@@ -234,6 +234,8 @@ def test_list_structure_survives_two_digit_numbers(render):
 def test_code_block_in_list_item_stays_in_the_item(render):
     out = render(convert(article(TRICKY["code block inside a list item"])).text)
     assert "<li>\n<p>步骤</p>\n<pre><code>npm i\n</code></pre>\n</li>" in out
+    after = render(convert(article("<ol><li><p>步骤</p><pre>npm i</pre><p>说明</p></li><li>下一步</li></ol>")).text)
+    assert "<pre><code>npm i\n</code></pre>\n<p>说明</p>\n</li>" in after and after.count("<li>") == 2
 
 
 @pytest.mark.parametrize(
