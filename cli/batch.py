@@ -213,7 +213,7 @@ def process(task: Task) -> Outcome:
 
 
 def _process(task: Task, outcome: Outcome) -> None:
-    from feed2md.converters import ConversionError, convert_bytes, decode  # loaded once, per worker
+    from feed2md.converters import ConversionError, convert_bytes  # loaded once, per worker
 
     try:
         with open(task.source, "rb") as handle:
@@ -231,7 +231,7 @@ def _process(task: Task, outcome: Outcome) -> None:
     if _verify:
         from feed2md.converters.verify import verify
 
-        losses = verify(decode(data)[0], result.text, _options.rules if _options else None)
+        losses = verify(result.source, result.text, _options.rules if _options else None)
         outcome.warnings += [f"verify: {loss}" for loss in losses]
     new = result.text.encode("utf-8")
     try:

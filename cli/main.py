@@ -98,7 +98,7 @@ def convert_cmd(
         error("stdin ('-') can be read only once")
         raise typer.Exit(2)
     options = _options(companies, rules_file)
-    from feed2md.converters import convert_bytes, decode
+    from feed2md.converters import convert_bytes
 
     failed = False
     written: set[Path] = set()
@@ -118,7 +118,7 @@ def convert_cmd(
         if verify_output:
             from feed2md.converters.verify import verify as find_losses
 
-            losses = find_losses(decode(data)[0], result.text, options.rules)
+            losses = find_losses(result.source, result.text, options.rules)
             warnings += [f"verify: {loss}" for loss in losses]
             failed = failed or bool(losses)
         for warning in warnings:

@@ -52,6 +52,11 @@ def _text(node) -> str:
     return _SPACE.sub(" ", node.text(deep=True) or "").strip()
 
 
+def is_empty_anchor(node) -> bool:
+    """An anchor with no text and no image: it shows nothing, and is dropped on purpose."""
+    return not (node.text(deep=True) or "").strip() and node.css_first("img") is None
+
+
 def site_labels(metadata: dict) -> list[str]:
     """What names an article's site in its front matter: the author and the categories."""
     categories = metadata.get("categories") or []
@@ -132,7 +137,7 @@ def _link(node, active: ActiveRules, result: CleanResult) -> None:
         result.unsafe_removed += 1
         node.unwrap()
         return
-    if not (node.text(deep=True) or "").strip() and node.css_first("img") is None:
+    if is_empty_anchor(node):
         node.decompose()  # an empty anchor shows nothing; its Markdown would be `[](url)`
         return
     cleaned = clean_url(href, active)

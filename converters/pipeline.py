@@ -40,10 +40,11 @@ class Report:
 
 @dataclass
 class Conversion:
-    text: str
+    text: str  # the normalised file
     metadata: dict[str, Any]
     body: str
     report: Report
+    source: str = ""  # the article as read (decoded), for verification
 
 
 # Bodies that open with a tag are HTML (the scraped case); feed2md's own Markdown never does,
@@ -121,7 +122,7 @@ def _convert(text: str, options: Options) -> Conversion:
         out = front + "\n" + body
     else:
         out = front + body
-    return Conversion(text=out, metadata=metadata, body=body, report=report)
+    return Conversion(text=out, metadata=metadata, body=body, report=report, source=text)
 
 
 def convert_bytes(data: bytes, options: Options | None = None) -> Conversion:

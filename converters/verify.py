@@ -17,7 +17,7 @@ from urllib.parse import unquote
 from selectolax.lexbor import LexborHTMLParser
 
 from .article import split_article
-from .clean import active_rules, image_source, remove_chrome, site_labels
+from .clean import active_rules, image_source, is_empty_anchor, remove_chrome, site_labels
 from .code import extract_code
 from .markers import ALL_MARKS, BLOCK_MARK, INLINE_MARK
 from .metadata import format_date, normalise, parse_date, parse_front_matter
@@ -126,8 +126,8 @@ def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str
     for node in tree.css(", ".join(active.companies)) if active.companies else []:
         node.unwrap()  # tracked company links: the anchor goes, its text must stay
     for node in tree.css("a[href]"):
-        if not (node.text(deep=True) or "").strip() and node.css_first("img") is None:
-            node.decompose()  # an empty anchor shows nothing, and is dropped on purpose
+        if is_empty_anchor(node):
+            node.decompose()
 
     def code_text(match: re.Match) -> str:
         n = int(match.group(1))
