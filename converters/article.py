@@ -8,10 +8,10 @@ between `---` lines (sometimes left unclosed), then the page's body. It does no 
 from __future__ import annotations
 
 import codecs
-import re
 from typing import NamedTuple
 
 from .errors import ConversionError
+from .lazyre import lazy_compile
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -20,11 +20,11 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_CONTROL = re.compile(r"[\x01-\x08\x0b\x0e-\x1f]")
-_FENCE = re.compile(r"^-{3,}[ \t]*$")
-_END = re.compile(r"^(?:-{3,}|\.\.\.)[ \t]*$")
+_CONTROL = lazy_compile(r"[\x01-\x08\x0b\x0e-\x1f]")
+_FENCE = lazy_compile(r"^-{3,}[ \t]*$")
+_END = lazy_compile(r"^(?:-{3,}|\.\.\.)[ \t]*$")
 # A front-matter line: `key: value`, a list item, or an indented/continued value.
-_YAML_LINE = re.compile(r"^(?:[A-Za-z_][\w .-]*:(?:\s|$)|\s+\S|-(?:\s|$)|\s*$|#)")
+_YAML_LINE = lazy_compile(r"^(?:[A-Za-z_][\w .-]*:(?:\s|$)|\s+\S|-(?:\s|$)|\s*$|#)")
 
 
 class RawArticle(NamedTuple):

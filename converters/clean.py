@@ -9,34 +9,35 @@ Which selectors and parameters count as noise is data (`rules.toml`), not code.
 from __future__ import annotations
 
 import html
-import re
-from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser
 
 from .errors import ConversionError
+from .lazyre import lazy_compile
 from .options import CompanyLinks
 from .rules import ActiveRules, RuleSet
 from .urls import clean_url, is_safe
 
 
-@dataclass
 class CleanResult:
-    html: str
-    sites: tuple[str, ...] = ()
-    companies: list[dict[str, str]] = field(default_factory=list)
-    company_links_removed: int = 0
-    links_changed: int = 0
-    unsafe_removed: int = 0
-    media_linked: int = 0
+    """The cleaned HTML, and what cleaning did."""
+
+    def __init__(self, html: str, sites: tuple[str, ...] = ()) -> None:
+        self.html = html
+        self.sites = sites
+        self.companies: list[dict[str, str]] = []
+        self.company_links_removed = 0
+        self.links_changed = 0
+        self.unsafe_removed = 0
+        self.media_linked = 0
 
 
 LAYOUT_TABLE = "data-feed2md-layout"  # set on tables used for layout; the writer reads them as blocks
 _LAZY_SRC = ("data-src", "data-original", "data-actualsrc", "data-original-src", "data-lazy-src")
 _MEDIA = "iframe, video, audio, embed[src], object[data]"
 MEDIA_WITH_FALLBACK = ("video", "audio")  # their content is shown where the player is not
-_SPACE = re.compile(r"\s+")
-_LINKED_HOST = re.compile(r"""(?:href|src)=["']?(?:https?:)?//([^/"'\s>:?#]+)""")
+_SPACE = lazy_compile(r"\s+")
+_LINKED_HOST = lazy_compile(r"""(?:href|src)=["']?(?:https?:)?//([^/"'\s>:?#]+)""")
 
 
 def _select(tree: LexborHTMLParser, selectors: tuple[str, ...]) -> list:

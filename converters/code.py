@@ -14,26 +14,27 @@ import html
 import re
 from typing import NamedTuple
 
+from .lazyre import lazy_compile
 from .markers import BLOCK_MARK, INLINE_MARK
 
 
-_BLOCK_PLACEHOLDER = re.compile(f"<p>{BLOCK_MARK}(\\d+){BLOCK_MARK}</p>|{BLOCK_MARK}(\\d+){BLOCK_MARK}")
-_PRE = re.compile(r"<pre\b([^>]*)>(.*?)</pre\s*>", re.S | re.I)
-_CODE = re.compile(r"<(code|kbd|tt|samp)\b([^>]*)>(.*?)</\1\s*>", re.S | re.I)
+_BLOCK_PLACEHOLDER = lazy_compile(f"<p>{BLOCK_MARK}(\\d+){BLOCK_MARK}</p>|{BLOCK_MARK}(\\d+){BLOCK_MARK}")
+_PRE = lazy_compile(r"<pre\b([^>]*)>(.*?)</pre\s*>", re.S | re.I)
+_CODE = lazy_compile(r"<(code|kbd|tt|samp)\b([^>]*)>(.*?)</\1\s*>", re.S | re.I)
 # A <br> that ends a source line already has its newline: count the break once.
-_BR = re.compile(r"<br\s*/?>\n?", re.I)
+_BR = lazy_compile(r"<br\s*/?>\n?", re.I)
 # Markup that highlighters and editors wrap around code; anything else in `<…>` is code text.
-_FORMAT_TAG = re.compile(
+_FORMAT_TAG = lazy_compile(
     r"</?(?:span|code|b|i|em|strong|s|u|font|a|p|div|section|small|sub|sup|mark|del|ins)\b[^<>]*>", re.I
 )
-_CHROME = re.compile(
+_CHROME = lazy_compile(
     r'<(span|div|button)\b[^>]*class="[^"]*\b(?:copy-code-btn|code-block-extension-header)\b[^"]*"[^>]*>.*?</\1>',
     re.S | re.I,
 )
 _LANG_PATTERNS = (
-    re.compile(r'\blang(?:uage)?-([A-Za-z0-9_+#.-]+)'),
-    re.compile(r'\b(?:data-)?lang(?:uage)?\s*=\s*["\']?([A-Za-z0-9_+#.-]+)', re.I),
-    re.compile(r'\bbrush:\s*([A-Za-z0-9_+#-]+)'),
+    lazy_compile(r'\blang(?:uage)?-([A-Za-z0-9_+#.-]+)'),
+    lazy_compile(r'\b(?:data-)?lang(?:uage)?\s*=\s*["\']?([A-Za-z0-9_+#.-]+)', re.I),
+    lazy_compile(r'\bbrush:\s*([A-Za-z0-9_+#-]+)'),
 )
 _NOT_LANGUAGES = {"none", "plain", "plaintext", "text", "txt", "nohighlight", "undefined", "null"}
 
@@ -102,7 +103,7 @@ def fenced(block: CodeBlock, prefix: str = "") -> str:
     return "\n".join(out)
 
 
-_LIST_MARKER = re.compile(r"[-*+]|\d{1,9}[.)]")
+_LIST_MARKER = lazy_compile(r"[-*+]|\d{1,9}[.)]")
 
 
 def code_span(text: str) -> str:

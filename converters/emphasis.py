@@ -11,9 +11,9 @@ passes inline HTML shows as bold. The tags are generated here, never copied from
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
+from .lazyre import lazy_compile
 from .markers import BREAK_MARK, CLOSE, OPEN
 
 _MARK_KIND = {**{v: (k, True) for k, v in OPEN.items()}, **{v: (k, False) for k, v in CLOSE.items()}}
@@ -41,11 +41,11 @@ def _flanks(before: str, after: str, opening: bool) -> bool:
     return True
 
 
-_LINE_SPLIT = re.compile(f"(?<!{BREAK_MARK})\n")
+_LINE_SPLIT = lazy_compile(f"(?<!{BREAK_MARK})\n")
 
 
-_EMPHASIS_MARK = re.compile(f"[{''.join(_MARK_KIND)}]")
-_EMPHASIS_SPLIT = re.compile(f"([{''.join(_MARK_KIND)}])")
+_EMPHASIS_MARK = lazy_compile(f"[{''.join(_MARK_KIND)}]")
+_EMPHASIS_SPLIT = lazy_compile(f"([{''.join(_MARK_KIND)}])")
 
 
 def resolve_emphasis(text: str) -> str:

@@ -17,6 +17,7 @@ from html2text.elements import ListElement
 from .clean import LAYOUT_TABLE
 from .code import CodeBlock, code_span, fenced
 from .emphasis import resolve_emphasis
+from .lazyre import lazy_compile
 from .markers import BLOCK_MARK, BREAK_MARK, CLOSE, IDEOGRAPHIC_SPACE, INLINE_MARK, LINE_MARK, OPEN
 
 _EMPHASIS_TAGS = {"strong": "strong", "b": "strong", "em": "em", "i": "em", "cite": "em", "dfn": "em",
@@ -36,7 +37,7 @@ _TABLE_PARTS = {"table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption"}
 # point rather than a regex class: compiling a class this wide costs ~1.5 ms of start-up.
 _CJK_RANGES = ((0x2E80, 0x312F), (0x31A0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF00, 0xFFEF))
 # Line breaks between two non-ASCII characters: the only candidates for joining (a cheap filter).
-_WIDE_BREAK = re.compile(r"(?<=[^\x00-\x7f])[ \t]*\n\s*(?=[^\x00-\x7f])")
+_WIDE_BREAK = lazy_compile(r"(?<=[^\x00-\x7f])[ \t]*\n\s*(?=[^\x00-\x7f])")
 
 
 def _is_cjk(char: str) -> bool:
@@ -66,12 +67,12 @@ def _drop_cjk_breaks(text: str) -> str:
 # flank (not inside a word), `\` only before ASCII punctuation, `<` only before a tag-like
 # character, `&` only before an entity-like name; at the end of a text run what follows is
 # unknown, so those escape there too.
-_INLINE_SPECIAL = re.compile(
+_INLINE_SPECIAL = lazy_compile(
     r"[`*\[\]~]|_(?!\w)|(?<!\w)_|\\(?=[!-/:-@\[-`{-~]|$)|<(?=[A-Za-z/!?]|$)|&(?=#?[A-Za-z0-9]+;)"
 )
-_DESTINATION_ESCAPE = re.compile(r"[()]")  # the rest is percent-encoded by urls.clean_url
-_MAYBE_SPECIAL = re.compile(r"[`*\[\]~_\\<&]")
-_LINE_START = re.compile(r"^(\s*)(?:(#{1,6}(?=\s|$)|[-+](?=\s|-|$)|[>=])|(\d{1,9})([.)])(?=\s|$))")
+_DESTINATION_ESCAPE = lazy_compile(r"[()]")  # the rest is percent-encoded by urls.clean_url
+_MAYBE_SPECIAL = lazy_compile(r"[`*\[\]~_\\<&]")
+_LINE_START = lazy_compile(r"^(\s*)(?:(#{1,6}(?=\s|$)|[-+](?=\s|-|$)|[>=])|(\d{1,9})([.)])(?=\s|$))")
 
 
 def _escape(text: str, in_table: bool) -> str:
@@ -328,18 +329,18 @@ def _substitute_code_spans(text: str, blocks: list[CodeBlock], spans: list[str])
 
 
 # -- post-passes ----------------------------------------------------------------------------
-_ANY_PLACEHOLDER = re.compile(f"([{INLINE_MARK}{BLOCK_MARK}])(\\d+)[{INLINE_MARK}{BLOCK_MARK}]")
+_ANY_PLACEHOLDER = lazy_compile(f"([{INLINE_MARK}{BLOCK_MARK}])(\\d+)[{INLINE_MARK}{BLOCK_MARK}]")
 # Runs of placeholders in running text; a block placeholder alone on its line is a fenced block.
-_INLINE_PLACEHOLDERS = re.compile(f"(?:[{INLINE_MARK}{BLOCK_MARK}]\\d+[{INLINE_MARK}{BLOCK_MARK}])+")
+_INLINE_PLACEHOLDERS = lazy_compile(f"(?:[{INLINE_MARK}{BLOCK_MARK}]\\d+[{INLINE_MARK}{BLOCK_MARK}])+")
 
 # A code block placeholder alone on its line, after quote marks, indentation or a list marker.
-_BLOCK_PLACEHOLDER = re.compile(
+_BLOCK_PLACEHOLDER = lazy_compile(
     f"^([ \\t>]*(?:(?:[-*+]|\\d{{1,9}}[.)])[ \\t]+)?){BLOCK_MARK}(\\d+){BLOCK_MARK}[ \\t{BREAK_MARK}]*$", re.M
 )
-_TRAILING_SPACE = re.compile(r"[ \t\u00a0]+$", re.M)
-_EMPTY_HEADING = re.compile(r"^[ \t>]*#{1,6}$")
-_EMPTY_QUOTE = re.compile(r"^(?:>[ \t]*)+$")
-_FENCE_OPENING = re.compile(r"^[ >]*(?:(?:[-*+]|\d{1,9}[.)]) +)*(`{3,})")
+_TRAILING_SPACE = lazy_compile(r"[ \t\u00a0]+$", re.M)
+_EMPTY_HEADING = lazy_compile(r"^[ \t>]*#{1,6}$")
+_EMPTY_QUOTE = lazy_compile(r"^(?:>[ \t]*)+$")
+_FENCE_OPENING = lazy_compile(r"^[ >]*(?:(?:[-*+]|\d{1,9}[.)]) +)*(`{3,})")
 _SPECIAL_STARTS = frozenset(" \t>#<")  # lines that may be empty headings, quotes or breaks
 
 
@@ -349,10 +350,10 @@ def _layout(text: str) -> str:
 
 
 # A <br> with nothing before it on its line breaks nothing, and would open an HTML block.
-_LEADING_BR = re.compile(r"^((?:[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t]))[ \t]*)*[ \t]*)(?:<br>[ \t]*)+", re.M)
+_LEADING_BR = lazy_compile(r"^((?:[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t]))[ \t]*)*[ \t]*)(?:<br>[ \t]*)+", re.M)
 
 
-_DELIMITER_ROW = re.compile(r"^([ \t>]*)---(?:\|---)*$")
+_DELIMITER_ROW = lazy_compile(r"^([ \t>]*)---(?:\|---)*$")
 
 
 def _tidy_tables(text: str) -> str:
@@ -385,7 +386,7 @@ def _tidy_tables(text: str) -> str:
     return "\n".join(lines)
 
 
-_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+_CELL_SPLIT = lazy_compile(r"(?<!\\)\|")
 
 
 def _final_layout(text: str, converted: bool = True) -> str:
@@ -434,7 +435,7 @@ def _final_layout(text: str, converted: bool = True) -> str:
     return "\n".join(out) + "\n" if out else ""
 
 
-_LINE_MARK_AT_START = re.compile(
+_LINE_MARK_AT_START = lazy_compile(
     f"^((?:[ \\t]*(?:>|[-*+](?=[ \\t])|\\d{{1,9}}[.)](?=[ \\t]))[ \\t]*)*[ \\t]*\\d{{0,9}}){LINE_MARK}", re.M
 )
 
@@ -445,7 +446,7 @@ def _resolve_line_starts(text: str) -> str:
     return _LINE_MARK_AT_START.sub(lambda m: m.group(1) + "\\", text).replace(LINE_MARK, "")
 
 
-_NEW_BLOCK = re.compile(f"^[ \\t>]*(?:[-*+] |\\d{{1,9}}[.)] |#{{1,6}} |```|{BLOCK_MARK}|$)")
+_NEW_BLOCK = lazy_compile(f"^[ \\t>]*(?:[-*+] |\\d{{1,9}}[.)] |#{{1,6}} |```|{BLOCK_MARK}|$)")
 
 
 def _resolve_breaks(text: str) -> str:

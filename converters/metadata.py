@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 from frontmatter.default_handlers import YAMLHandler
+from .lazyre import lazy_compile
 
 try:  # libyaml's C dumper when PyYAML has it
     from yaml import CSafeDumper as _Dumper
@@ -24,14 +25,14 @@ KEY_ORDER = ("title", "date", "author", "categories")
 LIST_KEYS = ("categories", "tags")
 IMAGE_KEYS = ("headimg", "thumbnail")
 _handler = YAMLHandler()
-_KEY_LINE = re.compile(r"^([A-Za-z_][\w.-]*)\s*:\s?(.*)$")
-_ITEM_LINE = re.compile(r"^\s*-\s*(.*)$")
-_BULLETS = re.compile(r"^(?:[-—–•·*]\s*)+")
-_PLACEHOLDER_IMAGE = re.compile(r"(?:picsum\.photos|placehold\.it|placeholder\.com|dummyimage\.com|via\.placeholder)", re.I)
-_PAGE_URL = re.compile(r"\.(?:s?html?|php|aspx?|jsp)(?:[?#]|$)|^[a-z]+://[^/]+/?(?:[?#]|$)", re.I)
-_RSS_DATE = re.compile(r"^(?:[A-Z][a-z]{2}, )?(\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) (?:GMT|UTC|UT|\+0000)$")
+_KEY_LINE = lazy_compile(r"^([A-Za-z_][\w.-]*)\s*:\s?(.*)$")
+_ITEM_LINE = lazy_compile(r"^\s*-\s*(.*)$")
+_BULLETS = lazy_compile(r"^(?:[-—–•·*]\s*)+")
+_PLACEHOLDER_IMAGE = lazy_compile(r"(?:picsum\.photos|placehold\.it|placeholder\.com|dummyimage\.com|via\.placeholder)", re.I)
+_PAGE_URL = lazy_compile(r"\.(?:s?html?|php|aspx?|jsp)(?:[?#]|$)|^[a-z]+://[^/]+/?(?:[?#]|$)", re.I)
+_RSS_DATE = lazy_compile(r"^(?:[A-Z][a-z]{2}, )?(\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) (?:GMT|UTC|UT|\+0000)$")
 _MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}
-_CJK_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日(?:\s*(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?$")
+_CJK_DATE = lazy_compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日(?:\s*(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?$")
 _NAIVE_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y.%m.%d %H:%M:%S", "%Y.%m.%d", "%b %d, %Y", "%B %d, %Y", "%d %b %Y")
 
 
@@ -240,7 +241,7 @@ def dump_front_matter(meta: dict[str, Any]) -> str:
     return "---\n" + text + "---\n"
 
 
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z)?)?$")
+_ISO = lazy_compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z)?)?$")
 
 
 def _is_iso(value: str) -> bool:

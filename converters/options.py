@@ -6,8 +6,8 @@ importing the HTML machinery (start-up time).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from .rules import DEFAULT_RULES_PATH, RuleSet
 
@@ -20,8 +20,7 @@ class CompanyLinks(str, Enum):
     LINK = "link"  # keep an ordinary link, without tracking attributes or parameters
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     """How to convert. The defaults are what most users want."""
 
     company_links: CompanyLinks = CompanyLinks.TEXT

@@ -5,14 +5,13 @@ Runs the pipeline over the other modules and reports what it did; no I/O, no pri
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .article import decode, split_article
 from .clean import clean_html, site_labels
 from .code import extract_code
 from .errors import ConversionError
+from .lazyre import lazy_compile
 from .markdown import html_to_markdown, normalise_markdown
 from .markers import ALL_MARKS
 from .metadata import dump_front_matter, normalise, parse_front_matter
@@ -20,26 +19,28 @@ from .options import Options
 from .rules import default_rules
 
 
-@dataclass
 class Report:
     """What a conversion did, for people and for batch reports."""
 
-    encoding: str = "utf-8"
-    body_kind: str = "html"  # "html", or "markdown" for an already converted body
-    sites: tuple[str, ...] = ()
-    changes: list[str] = field(default_factory=list)  # front-matter values changed or dropped
-    warnings: list[str] = field(default_factory=list)  # things a user may want to look at
-    company_links_removed: int = 0
-    links_changed: int = 0
-    unsafe_removed: int = 0
-    media_linked: int = 0
+    def __init__(self) -> None:
+        self.encoding = "utf-8"
+        self.body_kind = "html"  # "html", or "markdown" for an already converted body
+        self.sites: tuple[str, ...] = ()
+        self.changes: list[str] = []  # front-matter values changed or dropped
+        self.warnings: list[str] = []  # things a user may want to look at
+        self.company_links_removed = 0
+        self.links_changed = 0
+        self.unsafe_removed = 0
+        self.media_linked = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
 
+    def __repr__(self) -> str:
+        return f"Report({self.as_dict()!r})"
 
-@dataclass
-class Conversion:
+
+class Conversion(NamedTuple):
     text: str  # the normalised file
     metadata: dict[str, Any]
     body: str
@@ -49,9 +50,9 @@ class Conversion:
 
 # Bodies that open with a tag are HTML (the scraped case); feed2md's own Markdown never does,
 # apart from the few tags it writes itself and autolinks (`<https://…>`).
-_OPENS_WITH_TAG = re.compile(r"\s*<(?!/?(?:strong|em|del|br)>)(?![A-Za-z][A-Za-z0-9+.\-]{1,31}:)[A-Za-z!]")
-_FENCE_START = re.compile(r"-{3,}[ \t]*(?:\n|$)")
-_OWN_TAGS = re.compile(r"^</?(?:strong|em|del|br)>$")
+_OPENS_WITH_TAG = lazy_compile(r"\s*<(?!/?(?:strong|em|del|br)>)(?![A-Za-z][A-Za-z0-9+.\-]{1,31}:)[A-Za-z!]")
+_FENCE_START = lazy_compile(r"-{3,}[ \t]*(?:\n|$)")
+_OWN_TAGS = lazy_compile(r"^</?(?:strong|em|del|br)>$")
 
 
 def _is_html(body: str) -> bool:

@@ -8,9 +8,7 @@ any particular site. Adding a site is adding a `[[site]]` entry.
 from __future__ import annotations
 
 import fnmatch
-import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
@@ -55,8 +53,7 @@ class SiteRule(NamedTuple):
         return any(h == s or h.endswith("." + s) for h in hosts for s in self.hosts)
 
 
-@dataclass(frozen=True)
-class ActiveRules:
+class ActiveRules(NamedTuple):
     """The union of the site rules that apply to one article."""
 
     sites: tuple[str, ...]
@@ -66,26 +63,40 @@ class ActiveRules:
     redirects: tuple[Redirect, ...]
     strip_params: tuple[str, ...]
     keep_params: frozenset[str]
-    _strip: re.Pattern = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        # One compiled pattern for all strip patterns: this runs for every query parameter.
-        pattern = "|".join(fnmatch.translate(p) for p in self.strip_params) or "(?!)"
-        object.__setattr__(self, "_strip", re.compile(pattern))
+    # strip_params sorted by kind, for `strips`, which runs for every query parameter:
+    strip_names: frozenset[str] = frozenset()  # plain names
+    strip_prefixes: tuple[str, ...] = ()  # "utm_*"
+    strip_globs: tuple[str, ...] = ()  # any other glob
 
     def strips(self, param: str) -> bool:
         """True when a query parameter is tracking noise under these rules."""
         name = param.lower()
-        return name not in self.keep_params and self._strip.match(name) is not None
+        if name in self.keep_params:
+            return False
+        return (
+            name in self.strip_names
+            or name.startswith(self.strip_prefixes)
+            or any(fnmatch.fnmatchcase(name, glob) for glob in self.strip_globs)
+        )
 
 
-@dataclass(frozen=True)
 class RuleSet:
     """All known site rules, in order; later files override entries of the same name."""
 
-    sites: tuple[SiteRule, ...] = field(default_factory=tuple)
-    # The merged rules for each combination of sites seen so far: articles of one site share it.
-    _merged: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+    __slots__ = ("sites", "_merged")
+
+    def __init__(self, sites: tuple[SiteRule, ...] = ()) -> None:
+        self.sites = sites
+        # The merged rules for each combination of sites seen so far: articles of one site share it.
+        self._merged: dict[tuple[SiteRule, ...], ActiveRules] = {}
+
+    def __repr__(self) -> str:
+        return f"RuleSet(sites={self.sites!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RuleSet) and self.sites == other.sites
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, yet it holds a cache
 
     def select(self, labels: Iterable[str], hosts: Iterable[str]) -> ActiveRules:
         label_set = {str(label).strip() for label in labels}
@@ -112,15 +123,31 @@ def _merge(chosen: tuple[SiteRule, ...]) -> ActiveRules:
                 seen.setdefault(item, None)
         return tuple(seen)
 
+    strip = union("strip_params")
+    names, prefixes, globs = set(), [], []
+    for pattern in strip:
+        if not _is_glob(pattern):
+            names.add(pattern)
+        elif pattern.endswith("*") and not _is_glob(pattern[:-1]):
+            prefixes.append(pattern[:-1])
+        else:
+            globs.append(pattern)
     return ActiveRules(
         sites=tuple(s.name for s in chosen),
         drop=union("drop"),
         unwrap=union("unwrap"),
         companies=union("companies"),
         redirects=union("redirects"),
-        strip_params=union("strip_params"),
+        strip_params=strip,
         keep_params=frozenset(union("keep_params")),
+        strip_names=frozenset(names),
+        strip_prefixes=tuple(prefixes),
+        strip_globs=tuple(globs),
     )
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
 
 
 def _site_from_table(table: Mapping[str, Any], source: str) -> SiteRule:

@@ -7,17 +7,17 @@ site rules (`rules.ActiveRules`).
 from __future__ import annotations
 
 import html
-import re
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
+from .lazyre import lazy_compile
 from .rules import ActiveRules
 
 # Characters a browser ignores inside a scheme, used to hide `javascript:` from naive filters.
-_SCHEME_NOISE = re.compile(r"[\x00-\x20\x7f]+")
-_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
+_SCHEME_NOISE = lazy_compile(r"[\x00-\x20\x7f]+")
+_SCHEME = lazy_compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
 _SAFE_SCHEMES = {"http", "https", "mailto", "ftp", "ftps", "tel", "magnet", "irc", "ircs", "xmpp", "news", "git", "ssh"}
 # Characters that would end or break a Markdown link destination; everything else is kept.
-_UNSAFE_IN_DESTINATION = re.compile(r"[\x00-\x20<>\"\\`\x7f]")
+_UNSAFE_IN_DESTINATION = lazy_compile(r"[\x00-\x20<>\"\\`\x7f]")
 
 
 def is_safe(url: str, *, image: bool = False) -> bool:

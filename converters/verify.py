@@ -19,6 +19,7 @@ from selectolax.lexbor import LexborHTMLParser
 from .article import split_article
 from .clean import active_rules, image_source, is_empty_anchor, remove_chrome, site_labels
 from .code import extract_code
+from .lazyre import lazy_compile
 from .markers import ALL_MARKS, BLOCK_MARK, INLINE_MARK
 from .metadata import format_date, normalise, parse_date, parse_front_matter
 from .rules import RuleSet, default_rules
@@ -26,8 +27,8 @@ from .urls import clean_url, is_safe
 
 _BLOCKS = "p, div, li, h1, h2, h3, h4, h5, h6, blockquote, pre, td, th, tr, br, figcaption, section, table, ul, ol, dd, dt"
 _SEP = "\x1f"
-_SPACE = re.compile(r"\s+")
-_PLACEHOLDER = re.compile(f"[{BLOCK_MARK}{INLINE_MARK}](\\d+)[{BLOCK_MARK}{INLINE_MARK}]")
+_SPACE = lazy_compile(r"\s+")
+_PLACEHOLDER = lazy_compile(f"[{BLOCK_MARK}{INLINE_MARK}](\\d+)[{BLOCK_MARK}{INLINE_MARK}]")
 _md = None
 
 
