@@ -59,6 +59,9 @@ def write_stdout(data: str) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         quiet_broken_pipe()
+    except OSError as exc:  # e.g. a full disk behind `> file`
+        error(f"cannot write to standard output: {exc.strerror or exc}")
+        raise SystemExit(1) from None
 
 
 def quiet_broken_pipe() -> None:

@@ -73,6 +73,12 @@ def test_errors_are_one_line_with_exit_codes(tmp_path):
     assert unwritable.returncode == 1 and b"Traceback" not in unwritable.stderr and b"Not a directory" in unwritable.stderr
 
 
+def test_a_full_disk_on_stdout_is_a_one_line_error():
+    proc = subprocess.run(f"{' '.join(FEED2MD)} convert '{SEED}' > /dev/full", shell=True, capture_output=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.decode() == "feed2md: cannot write to standard output: No space left on device\n"
+
+
 def test_version_and_help():
     assert run("--version").stdout.decode().startswith("feed2md ")
     for command in ("convert", "batch", "rules"):
@@ -170,10 +176,11 @@ def test_single_convert_loads_only_what_it_needs():
     """Start-up (issue #7): no progress bars, process pools, Markdown parser or encoding
     detector for one UTF-8 file; checked by module, not by a timing."""
     probe = (
-        "import sys, runpy; sys.argv = ['feed2md', 'convert', sys.argv[1]]\n"
-        "try:\n    runpy.run_module('feed2md.cli', run_name='__main__')\n"
+        "import sys; sys.argv = ['feed2md', 'convert', sys.argv[1]]\n"
+        "from feed2md.cli.main import _run_app\n"  # run() would end the process before the check
+        "try:\n    _run_app()\n"
         "except SystemExit:\n    pass\n"
-        "heavy = ('rich', 'multiprocessing', 'markdown_it', 'charset_normalizer', 'email', 'importlib.metadata')\n"
+        "heavy = ('rich', 'multiprocessing', 'markdown_it', 'charset_normalizer', 'email', 'importlib.metadata', 'dataclasses')\n"
         "sys.stderr.write(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy)))\n"
     )
     proc = subprocess.run([sys.executable, "-c", probe, str(SEED)], capture_output=True, text=True, timeout=60)
