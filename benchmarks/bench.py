@@ -116,6 +116,9 @@ def main() -> int:
     if not Path(feed2md).exists():
         sys.exit("install feed2md first (see README)")
 
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        print("warning: PYTHONDONTWRITEBYTECODE is set: an editable install recompiles feed2md at every "
+              "start, which inflates the one-file figure; unset it, or measure a regular install\n")
     src, files = build_tree(args.copies)
     small, small_files = build_tree(max(1, args.copies // 10))
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
