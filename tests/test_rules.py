@@ -65,6 +65,20 @@ def test_rules_file_on_the_command_line(tmp_path):
     assert refused.returncode == 2 and refused.stderr.strip() == f"feed2md: {bad}: site 'x' has unknown keys: dorp"
 
 
+def test_strip_params_take_names_prefixes_and_globs():
+    rules = default_rules().merged_with(parse_rules("""
+[[site]]
+name = "params"
+always = true
+strip_params = ["sid", "trk_*", "ref?", "*_cid", "v[0-9]"]
+keep_params = ["trk_keep"]
+""", "params.toml"))
+    query = "sid=1&SID=2&trk_a=3&trk_keep=4&refx=5&refxy=6&ad_cid=7&v2=8&va=9&page=10"
+    result = convert(f"---\ntitle: t\n---\n<p><a href='https://example.com/a?{query.replace('&', '&amp;')}'>x</a></p>",
+                     Options(rules=rules))
+    assert "(https://example.com/a?trk_keep=4&refxy=6&va=9&page=10)" in result.text
+
+
 def test_bad_rules_raise_the_library_error():
     with pytest.raises(ConversionError, match="not valid TOML"):
         parse_rules("[[site]\nname=", "broken.toml")
