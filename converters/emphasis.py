@@ -98,17 +98,22 @@ def _resolve_block_emphasis(block: str) -> str:
         keep[i] = False
     tokens = [t if keep[i] else "" for i, t in enumerate(tokens)]
     pairs.sort()
-    # Merge `</b><b>` with nothing between, drop empty emphasis, move inner spaces outside.
+    # Drop empty emphasis; merge `</b><b>` with nothing between. Each step looks only at the
+    # pair's own tokens and at the next token left, so long lines stay linear.
+    pair_opening_at = {o: n for n, (o, _) in enumerate(pairs)}
+    grown: set[int] = set()  # pairs extended by a merge: they hold text already
     for k, (o, c) in enumerate(pairs):
-        inner = "".join(t for t in tokens[o + 1 : c] if isinstance(t, str))
-        if not inner.strip():
+        if k not in grown and not any(isinstance(t, str) and t.strip() for t in tokens[o + 1 : c]):
             tokens[o] = tokens[c] = ""
             continue
-        for n, (o2, c2) in enumerate(pairs[k + 1 :], start=k + 1):
-            if tokens[o2] and tokens[o2][0] == tokens[c][0] and all(t == "" for t in tokens[c + 1 : o2]):
-                tokens[c] = tokens[o2] = ""
-                pairs[n] = (o, c2)
-                break
+        following = c + 1
+        while following < len(tokens) and tokens[following] == "":
+            following += 1
+        n = pair_opening_at.get(following)
+        if n is not None and tokens[following][0] == tokens[c][0]:
+            tokens[c] = tokens[following] = ""
+            pairs[n] = (o, pairs[n][1])
+            grown.add(n)
     rendered = _render_pairs(tokens, [(o, c) for o, c in pairs if tokens[o] and tokens[c]])
     return "".join(rendered)
 

@@ -9,6 +9,7 @@ over the finished text decides; emphasis has its own module (emphasis.py).
 
 from __future__ import annotations
 
+import bisect
 import re
 
 import html2text
@@ -306,9 +307,11 @@ def _substitute_code_spans(text: str, blocks: list[CodeBlock], spans: list[str])
     next to a backtick gets a space of padding: backtick runs that touch would fuse."""
     pieces: list[str] = []
     last = 0
-    own_lines = [(m.start(), m.end()) for m in _BLOCK_PLACEHOLDER.finditer(text)]
+    own_lines = [(m.start(), m.end()) for m in _BLOCK_PLACEHOLDER.finditer(text)]  # in text order
+    own_starts = [start for start, _ in own_lines]
     for match in _INLINE_PLACEHOLDERS.finditer(text):
-        if any(start <= match.start() < end for start, end in own_lines):
+        line = bisect.bisect_right(own_starts, match.start()) - 1  # the last block line starting here or before
+        if line >= 0 and match.start() < own_lines[line][1]:
             continue
         code = "".join(
             spans[int(n)] if mark == INLINE_MARK else blocks[int(n)].text
