@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
-from .lazyre import lazy_compile
+from .lazyre import LazyPattern, lazy_compile
 from .markers import BLOCK_MARK, INLINE_MARK
 
 
 _BLOCK_PLACEHOLDER = lazy_compile(f"<p>{BLOCK_MARK}(\\d+){BLOCK_MARK}</p>|{BLOCK_MARK}(\\d+){BLOCK_MARK}")
 _PRE = lazy_compile(r"<pre\b([^>]*)>(.*?)</pre\s*>", re.S | re.I)
 _CODE = lazy_compile(r"<(code|kbd|tt|samp)\b([^>]*)>(.*?)</\1\s*>", re.S | re.I)
+_PRE_CLOSE = lazy_compile(r"</pre\s*>", re.I)
+_CODE_CLOSE = lazy_compile(r"</(?:code|kbd|tt|samp)\s*>", re.I)
 # A <br> that ends a source line already has its newline: count the break once.
 _BR = lazy_compile(r"<br\s*/?>\n?", re.I)
 # Markup that highlighters and editors wrap around code; anything else in `<…>` is code text.
@@ -85,10 +88,20 @@ def extract_code(body: str) -> tuple[str, list[CodeBlock], list[str]]:
         return f"{INLINE_MARK}{len(spans) - 1}{INLINE_MARK}"
 
     if "<pre" in body or "<PRE" in body:
-        body = _PRE.sub(take_block, body)
+        body = _sub_up_to_last(_PRE_CLOSE, _PRE, take_block, body)
     if "<" in body:
-        body = _CODE.sub(take_span, body)
+        body = _sub_up_to_last(_CODE_CLOSE, _CODE, take_span, body)
     return body, blocks, spans
+
+
+def _sub_up_to_last(closing: LazyPattern, pattern: LazyPattern, replace: Callable[[re.Match], str], text: str) -> str:
+    """`pattern.sub` on the text up to the last `closing` tag. An opening tag after it can
+    match nothing, yet each would make the pattern scan to the end: quadratic time on a
+    page with thousands of unclosed tags."""
+    end = 0
+    for end_match in closing.finditer(text):
+        end = end_match.end()
+    return pattern.sub(replace, text[:end]) + text[end:] if end else text
 
 
 def fenced(block: CodeBlock, prefix: str = "") -> str:
