@@ -25,7 +25,7 @@ class CleanResult:
     def __init__(self, html: str, sites: tuple[str, ...] = ()) -> None:
         self.html = html
         self.sites = sites
-        self.companies: list[dict[str, str]] = []
+        self.companies: dict[tuple, dict[str, str]] = {}  # each listed company once, by its fields
         self.company_links_removed = 0
         self.links_changed = 0
         self.unsafe_removed = 0
@@ -127,8 +127,8 @@ def _company(node, active: ActiveRules, mode: CompanyLinks, result: CleanResult)
             entry["id"] = attrs["data-id"]
         if attrs.get("href"):
             entry["url"] = clean_url(attrs["href"], active)
-        if entry["name"] and entry not in result.companies:
-            result.companies.append(entry)
+        if entry["name"]:
+            result.companies.setdefault(tuple(entry.items()), entry)
     node.unwrap()
 
 

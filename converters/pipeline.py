@@ -111,7 +111,7 @@ def _convert(text: str, options: Options) -> Conversion:
         report.unsafe_removed = cleaned.unsafe_removed
         report.media_linked = cleaned.media_linked
         if cleaned.companies:
-            metadata["companies"] = cleaned.companies
+            metadata["companies"] = list(cleaned.companies.values())
     else:
         report.body_kind = "markdown"
         body = normalise_markdown(raw.body)
