@@ -97,6 +97,22 @@ def _first_missing(block: str, haystack: str) -> str:
     return block[max(0, lo - 10) :]
 
 
+def _not_found(needles: list[str], haystack: str) -> list[str]:
+    """The needles that occur nowhere in `haystack`. Each is looked for first after the
+    previous one (they mostly come in order), so that long articles take linear time."""
+    missing = []
+    cursor = 0
+    for needle in needles:
+        at = haystack.find(needle, cursor)
+        if at < 0:
+            at = haystack.find(needle)
+        if at < 0:
+            missing.append(needle)
+        else:
+            cursor = at + len(needle)
+    return missing
+
+
 def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str]:
     """Losses of `markdown` against the `source` article, as short readable messages;
     an empty list when nothing is lost."""
@@ -149,7 +165,7 @@ def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str
     actual = _facts(rendered_root)
     haystack = "".join(actual.blocks)
 
-    missing_blocks = [b for b in expected.blocks if b not in haystack]
+    missing_blocks = _not_found(expected.blocks, haystack)
     for block in missing_blocks[:5]:
         losses.append(f"missing text: {_quote(_first_missing(block, haystack))}")
     if len(missing_blocks) > 5:
@@ -171,7 +187,7 @@ def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str
             losses.append(f"{want - got} of {want} {name} missing")
     if actual.list_items < expected.list_items:
         losses.append(f"{expected.list_items - actual.list_items} of {expected.list_items} list items missing")
-    lost_code = [line for line in expected.code_lines if line not in rendered_code and " ".join(line.split()) not in rendered_code]
+    lost_code = [line for line in _not_found(expected.code_lines, rendered_code) if " ".join(line.split()) not in rendered_code]
     if lost_code:
         losses.append(f"{len(lost_code)} code line{'s' if len(lost_code) > 1 else ''} changed or missing: {_quote(lost_code[0])}")
     return losses
