@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 
 from feed2md.converters import Options
 
-from .io import TEMP_PREFIX, TEMP_SUFFIX, write_atomic
+from .io import TEMP_PREFIX, TEMP_SUFFIX, current_bytes, write_atomic
 
 STATE_FILE = ".feed2md-state.json"
 RUNNING_MARK = ".feed2md-running"  # present while a run writes; left behind only by a killed run
@@ -234,11 +234,7 @@ def _process(task: Task, outcome: Outcome) -> None:
         losses = verify(result.source, result.text, _options.rules if _options else None)
         outcome.warnings += [f"verify: {loss}" for loss in losses]
     new = result.text.encode("utf-8")
-    try:
-        with open(task.output, "rb") as handle:
-            old = handle.read()
-    except OSError:
-        old = None
+    old = current_bytes(task.output)
     if old == new:
         outcome.status = "unchanged"
     elif _check:

@@ -52,6 +52,16 @@ def write_atomic(path: Path | str, data: bytes) -> None:
         raise
 
 
+def current_bytes(path: Path | str) -> bytes | None:
+    """What a file holds now, or None when it cannot be read (missing, a folder, …): outputs
+    are rewritten only when their bytes change."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
 def write_stdout(data: str) -> None:
     """Write to stdout as UTF-8; a closed pipe (`| head`) ends the program quietly."""
     try:

@@ -17,7 +17,7 @@ import typer
 # Only the light names here: the HTML machinery loads when a command converts (start-up time).
 from feed2md.converters import CompanyLinks, ConversionError, Options, default_rules, parse_rules
 
-from .io import display, error, write_atomic, write_stdout
+from .io import current_bytes, display, error, write_atomic, write_stdout
 
 EPILOG_EXIT = "Exit codes: 0 ok, 1 some input failed / --check found changes, 2 usage error, 130 interrupted."
 
@@ -149,8 +149,10 @@ def convert_cmd(
             failed = True
             continue
         written.add(target.resolve())
+        data = payload.encode("utf-8")
         try:
-            write_atomic(target, payload.encode("utf-8"))
+            if current_bytes(target) != data:  # unchanged output: left alone, mtime and all
+                write_atomic(target, data)
         except OSError as exc:
             error(f"{target}: cannot write: {exc.strerror or exc}")
             failed = True

@@ -50,6 +50,12 @@ def test_output_file_and_folder(tmp_path):
     target = tmp_path / "one.md"
     assert run("convert", SEED, "-o", target).returncode == 0
     assert target.read_bytes() == run("convert", SEED).stdout
+    os.utime(target, (1_000_000_000, 1_000_000_000))
+    assert run("convert", SEED, "-o", target).returncode == 0
+    assert target.stat().st_mtime == 1_000_000_000  # the same bytes: not rewritten
+    target.write_text("stale", "utf-8")
+    assert run("convert", SEED, "-o", target).returncode == 0
+    assert target.read_bytes() == run("convert", SEED).stdout
     folder = tmp_path / "many"
     folder.mkdir()
     assert run("convert", SEED, CORPUS / "mixed" / "010.txt", "-o", folder).returncode == 0
