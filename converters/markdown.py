@@ -342,6 +342,7 @@ _BLOCK_PLACEHOLDER = lazy_compile(
 )
 _TRAILING_SPACE = lazy_compile(r"[ \t\u00a0]+$", re.M)
 _EMPTY_HEADING = lazy_compile(r"^[ \t>]*#{1,6}$")
+_HEADING_GAP = lazy_compile(r"^([ \t>]*#{1,6})[ \t]{2,}")  # `##  text`: one space is the style
 _EMPTY_QUOTE = lazy_compile(r"^(?:>[ \t]*)+$")
 _FENCE_OPENING = lazy_compile(r"^[ >]*(?:(?:[-*+]|\d{1,9}[.)]) +)*(`{3,})")
 _SPECIAL_STARTS = frozenset(" \t>#<")  # lines that may be empty headings, quotes or breaks
@@ -413,6 +414,8 @@ def _final_layout(text: str, converted: bool = True) -> str:
                 line = _LEADING_BR.sub(r"\1", line).rstrip()
             if _EMPTY_HEADING.match(line):
                 continue
+            if converted:  # (in a body that was Markdown already, an indented line may be code)
+                line = _HEADING_GAP.sub(r"\1 ", line)
             if _EMPTY_QUOTE.match(line):
                 line = "".join(line.split())
             elif not line.strip():

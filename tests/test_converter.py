@@ -120,6 +120,8 @@ def test_layout_has_no_trailing_space_or_blank_runs():
     html = "<p>a</p><p>&nbsp;</p><p></p><p>b  </p>\n\n\n<p><br><br>c</p>"
     body = body_of(convert(article(html)).text)
     assert body == "a\n\nb\n\nc\n"
+    heading = "<h2>\n<a href='https://a.example/'>Dongarra</a>\n</h2><h3>  <strong>01 赛道</strong></h3><blockquote><h4>\tq</h4></blockquote>"
+    assert body_of(convert(article(heading)).text) == "## [Dongarra](https://a.example/)\n\n### **01 赛道**\n\n> #### q\n"
 
 
 def test_front_matter_is_normalised_and_valid():
