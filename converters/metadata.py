@@ -23,6 +23,8 @@ except ImportError:  # pragma: no cover
 
 KEY_ORDER = ("title", "date", "author", "categories")
 LIST_KEYS = ("categories", "tags")
+# Keys whose values are dates (compared in lower case): Hexo's `updated`, Hugo's `lastmod`, …
+DATE_KEYS = frozenset({"date", "updated", "lastmod", "modified", "published", "pubdate", "publishdate", "created"})
 IMAGE_KEYS = ("headimg", "thumbnail")
 _handler = YAMLHandler()
 _KEY_LINE = lazy_compile(r"^([A-Za-z_][\w.-]*)\s*:\s?(.*)$")
@@ -128,11 +130,14 @@ def parse_date(value: Any) -> dt.datetime | dt.date | None:
         return None
 
 
-def format_date(value: dt.datetime | dt.date, notes: list[str]) -> str:
+def format_date(value: dt.datetime | dt.date, notes: list[str], key: str = "date") -> str:
+    """ISO 8601; a time without zone is taken as UTC (noted), milliseconds are not padded."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.timezone.utc)
-            notes.append("date: no time zone given; taken as UTC")
+            notes.append(f"{key}: no time zone given; taken as UTC")
+        if value.microsecond % 1000 == 0:
+            return value.isoformat(timespec="milliseconds" if value.microsecond else "seconds")
         return value.isoformat()
     return value.isoformat()
 
@@ -161,7 +166,8 @@ def _is_real_image(url: str) -> bool:
 
 
 def normalise(meta: dict[str, Any], notes: list[str]) -> dict[str, Any]:
-    """Normalised metadata: trimmed strings, ISO dates, clean lists, `cover` from headimg/thumbnail."""
+    """Normalised metadata: trimmed strings, ISO dates (DATE_KEYS), clean lists, `cover` from
+    headimg/thumbnail."""
     out: dict[str, Any] = {}
     for key, value in meta.items():
         if key == "title" and isinstance(value, (dt.date, dt.datetime)):
@@ -178,19 +184,8 @@ def normalise(meta: dict[str, Any], notes: list[str]) -> dict[str, Any]:
                 continue
         out[key] = value
 
-    if "date" in out:
-        parsed = parse_date(out["date"])
-        if parsed is None:
-            if out["date"] in (None, ""):
-                notes.append("date: empty, dropped")
-                del out["date"]
-            else:
-                notes.append(f"date: {out['date']!r} is not a date I can read; kept as written")
-        else:
-            iso = format_date(parsed, notes)
-            if str(out["date"]) != iso and not isinstance(out["date"], (dt.date, dt.datetime)):
-                notes.append(f"date: {out['date']!r} -> {iso}")
-            out["date"] = iso
+    for key in [k for k in out if k.lower() in DATE_KEYS]:
+        _normalise_date(out, key, notes)
 
     images = [(k, out.pop(k)) for k in IMAGE_KEYS if k in out]
     if images and "cover" not in out:
@@ -206,6 +201,22 @@ def normalise(meta: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     ordered = {k: out[k] for k in KEY_ORDER if k in out}
     ordered.update((k, v) for k, v in out.items() if k not in ordered)
     return ordered
+
+
+def _normalise_date(out: dict[str, Any], key: str, notes: list[str]) -> None:
+    value = out[key]
+    parsed = parse_date(value)
+    if parsed is None:
+        if value in (None, ""):
+            notes.append(f"{key}: empty, dropped")
+            del out[key]
+        else:
+            notes.append(f"{key}: {value!r} is not a date I can read; kept as written")
+        return
+    iso = format_date(parsed, notes, key)
+    if str(value) != iso and not isinstance(value, (dt.date, dt.datetime)):
+        notes.append(f"{key}: {value!r} -> {iso}")
+    out[key] = iso
 
 
 class _IsoDate(str):
@@ -224,14 +235,14 @@ _FrontMatterDumper.add_representer(
 def dump_front_matter(meta: dict[str, Any]) -> str:
     """Serialise metadata as YAML between `---` lines, keys in the given order.
 
-    `date` is written as an unquoted ISO 8601 timestamp, which YAML reads as a date; every
-    other value goes through PyYAML's safe dumper, which quotes whatever needs quoting.
+    Dates (DATE_KEYS) are written as unquoted ISO 8601 timestamps, which YAML reads as dates;
+    every other value goes through PyYAML's safe dumper, which quotes whatever needs quoting.
     """
     if not meta:
         return ""
     data = {}
     for key, value in meta.items():
-        if key == "date" and isinstance(value, str) and _is_iso(value):
+        if key.lower() in DATE_KEYS and isinstance(value, str) and _is_iso(value):
             value = _IsoDate(value)
         elif isinstance(value, (dt.date, dt.datetime)):
             value = value.isoformat()

@@ -250,11 +250,12 @@ def test_code_block_in_list_item_stays_in_the_item(render):
         ("2021年7月29日 14:05", "2021-07-29T14:05:00+00:00"),
         ("2021/07/29", "2021-07-29T00:00:00+00:00"),
         ("1627541246", "2021-07-29T06:47:26+00:00"),
+        ("2021-07-29T06:47:26.120Z", "2021-07-29T06:47:26.120+00:00"),
     ],
 )
 def test_dates_become_iso_8601_with_offset(written, iso):
-    result = convert(article("<p>x</p>", f"title: t\ndate: {written}"))
-    assert f"\ndate: {iso}\n" in result.text
+    result = convert(article("<p>x</p>", f"title: t\ndate: {written}\nupdated: {written}\nlastMod: {written}"))
+    assert f"\ndate: {iso}\nupdated: {iso}\nlastMod: {iso}\n" in result.text  # every date key, unquoted
     assert convert(result.text).text == result.text
 
 
