@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 from frontmatter.default_handlers import YAMLHandler
+
 from .lazyre import lazy_compile
 
 try:  # libyaml's C dumper when PyYAML has it
