@@ -294,8 +294,10 @@ def html_to_markdown(html: str, blocks: list[CodeBlock], spans: list[str]) -> st
     writer = _Writer()
     raw = writer.handle(html)
     text = _layout(raw)
-    text = _substitute_code_spans(text, blocks, spans)
-    text = _BLOCK_PLACEHOLDER.sub(lambda m: "\n" + fenced(blocks[int(m.group(2))], m.group(1)) + "\n", text)
+    if blocks or spans:
+        text = _substitute_code_spans(text, blocks, spans)
+    if blocks:
+        text = _BLOCK_PLACEHOLDER.sub(lambda m: "\n" + fenced(blocks[int(m.group(2))], m.group(1)) + "\n", text)
     text = resolve_emphasis(text)
     text = _resolve_line_starts(text)
     text = _resolve_breaks(text).replace(IDEOGRAPHIC_SPACE, "\u3000")
