@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .errors import ConversionError
 from .lazyre import lazy_compile
@@ -20,10 +20,10 @@ from .urls import clean_url, is_safe
 
 
 class CleanResult:
-    """The cleaned HTML, and what cleaning did."""
+    """The cleaned HTML tree (its <body>, None for an empty page), and what cleaning did."""
 
-    def __init__(self, html: str, sites: tuple[str, ...] = ()) -> None:
-        self.html = html
+    def __init__(self, root: LexborNode | None, sites: tuple[str, ...] = ()) -> None:
+        self.root = root
         self.sites = sites
         self.companies: dict[tuple, dict[str, str]] = {}  # each listed company once, by its fields
         self.company_links_removed = 0
@@ -88,9 +88,9 @@ def clean_html(body: str, rules: RuleSet, labels: list[str], company_links: Comp
     """
     root = LexborHTMLParser(body).body
     if root is None:
-        return CleanResult(html="")
+        return CleanResult(None)
     active = active_rules(body, rules, labels)
-    result = CleanResult(html="", sites=active.sites)
+    result = CleanResult(root, sites=active.sites)
     remove_chrome(root, active)
     for node in _select(root, active.companies):
         _company(node, active, company_links, result)
@@ -107,7 +107,6 @@ def clean_html(body: str, rules: RuleSet, labels: list[str], company_links: Comp
     for node in root.css(_MEDIA):
         _media(node, active, result)
 
-    result.html = root.inner_html or ""
     return result
 
 

@@ -1,6 +1,8 @@
-"""Markdown rendering: clean HTML in, CommonMark/GFM out, via a configured html2text.
+"""Markdown rendering: a cleaned HTML tree in, CommonMark/GFM out, via a configured html2text.
 
-This module owns the Markdown syntax. html2text walks the HTML; a small subclass replaces the
+This module owns the Markdown syntax. html2text receives the tree's parser events (it is an
+html.parser subclass, so the tree is replayed to it rather than written out and parsed again)
+and writes the Markdown; a small subclass replaces the
 parts of its output that are wrong for this job (CJK spacing, escaping, lists, tables, hard
 breaks, code). Where a decision needs to see text that comes *after* the tag (emphasis
 flanking, line starts, breaks), the subclass writes a marker (markers.py) and a post-pass
@@ -14,6 +16,7 @@ import re
 
 import html2text
 from html2text.elements import ListElement
+from selectolax.lexbor import LexborNode
 
 from .clean import LAYOUT_TABLE
 from .code import CodeBlock, code_span, fenced
@@ -289,10 +292,50 @@ class _Writer(html2text.HTML2Text):
                 self.handle_data(piece)
 
 
-def html_to_markdown(html: str, blocks: list[CodeBlock], spans: list[str]) -> str:
-    """Render cleaned HTML (with code placeholders) to normalised Markdown."""
+# Elements that never have content or an end tag (HTML's void elements).
+_VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+
+
+def _replay(tree: LexborNode, writer: _Writer) -> None:
+    """Give `writer` the parser events (start tag, text, end tag) of everything under `tree`,
+    in document order, as html.parser would from the tree's HTML: the cleaning parse is the
+    only parse. Iterative, since pages nest thousands deep; adjacent text nodes (left by
+    unwrapped links) are one text run, as they would be in HTML."""
+    node = tree.child
+    depth = 0
+    while node is not None:
+        tag = node.tag
+        if tag == "-text":
+            run = [node.text_content]
+            while node.next is not None and node.next.tag == "-text":
+                node = node.next
+                run.append(node.text_content)
+            writer.handle_data("".join(run))
+        elif tag[:1].isalpha():  # an element (not a comment)
+            writer.handle_starttag(tag, list(node.attributes.items()))
+            if tag not in _VOID:
+                if node.child is not None:
+                    node = node.child
+                    depth += 1
+                    continue
+                writer.handle_endtag(tag)
+        while node.next is None:  # the last child: close the parents it ends
+            if depth == 0:
+                return
+            node = node.parent
+            depth -= 1
+            writer.handle_endtag(node.tag)
+        node = node.next
+
+
+def tree_to_markdown(tree: LexborNode | None, blocks: list[CodeBlock], spans: list[str]) -> str:
+    """Render a cleaned HTML tree (with code placeholders) to normalised Markdown."""
+    if tree is None:
+        return ""
     writer = _Writer()
-    raw = writer.handle(html)
+    writer.start = True
+    _replay(tree, writer)
+    raw = writer.optwrap(writer.finish())
     text = _layout(raw)
     if blocks or spans:
         text = _substitute_code_spans(text, blocks, spans)

@@ -12,7 +12,7 @@ from .clean import clean_html, site_labels
 from .code import extract_code
 from .errors import ConversionError
 from .lazyre import lazy_compile
-from .markdown import html_to_markdown, normalise_markdown
+from .markdown import normalise_markdown, tree_to_markdown
 from .markers import ALL_MARKS
 from .metadata import dump_front_matter, normalise, parse_front_matter
 from .options import Options
@@ -104,7 +104,7 @@ def _convert(text: str, options: Options) -> Conversion:
         rules = options.rules or default_rules()
         html, blocks, spans = extract_code(raw.body)
         cleaned = clean_html(html, rules, site_labels(metadata), options.company_links)
-        body = html_to_markdown(cleaned.html, blocks, spans)
+        body = tree_to_markdown(cleaned.root, blocks, spans)
         report.sites = cleaned.sites
         report.company_links_removed = cleaned.company_links_removed
         report.links_changed = cleaned.links_changed
