@@ -204,7 +204,14 @@ TRICKY = {
     "empty list item": "<ul><li></li><li>有</li></ul>",
     "table inside a list item": "<ul><li><table><tr><th>A</th></tr><tr><td>1</td></tr></table></li></ul>",
     "image given only by srcset": '<p><img srcset="https://x.example/a.jpg 1x, https://x.example/a2.jpg 2x" alt="a"></p>',
+    "company link splitting a text run": '<p>亚马逊<a class="project-link" data-id="1" data-name="云" '
+    'href="https://36kr.com/projectDetails/1">云</a>科技_AWS_ 与<a class="project-link" data-id="2">德勤</a></p>',
 }
+
+
+def test_raw_text_elements_show_what_a_browser_shows():
+    body = convert(article("<xmp><b>x</b> &amp;</xmp><noframes><p>no frames</p></noframes><noembed>no embed</noembed>")).body
+    assert body == "\\<b>x\\</b> \\&amp;\n"  # raw text: `&amp;` there is not an entity
 
 
 @pytest.mark.parametrize("html", TRICKY.values(), ids=TRICKY.keys())
