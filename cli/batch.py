@@ -12,9 +12,9 @@ import os
 import re
 import signal
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import NamedTuple
 
 from feed2md.converters import Options
 
@@ -25,27 +25,27 @@ RUNNING_MARK = ".feed2md-running"  # present while a run writes; left behind onl
 DEFAULT_GLOBS = ("*.md", "*.txt", "*.html")
 
 
-@dataclass(frozen=True)
-class Task:
+class Task(NamedTuple):
     source: str  # absolute path of the input
     rel: str  # input path relative to SRC_DIR (posix)
     output: str  # absolute path of the output
     out_rel: str  # output path relative to OUT_DIR (posix)
 
 
-@dataclass
 class Outcome:
-    path: str
-    output: str
-    status: str  # converted | unchanged | failed | would-change
-    warnings: list[str] = field(default_factory=list)
-    error: str | None = None
-    encoding: str | None = None
-    entry: list | None = None  # state entry for a successful file (see make_entry)
+    """What became of one input; filled in by `process`, possibly in a worker process."""
+
+    def __init__(self, path: str, output: str, status: str, warnings: list[str] | None = None) -> None:
+        self.path = path
+        self.output = output
+        self.status = status  # converted | unchanged | failed | would-change | skipped
+        self.warnings: list[str] = warnings or []
+        self.error: str | None = None
+        self.encoding: str | None = None
+        self.entry: list | None = None  # state entry for a successful file (see make_entry)
 
 
-@dataclass
-class Walk:
+class Walk(NamedTuple):
     tasks: list[Task]
     skipped: list[tuple[str, str]]  # (path, why)
 
@@ -270,14 +270,16 @@ def run_tasks(tasks: list[Task], jobs: int, options: Options, check: bool, verif
         yield from pool.imap_unordered(process, tasks, chunksize=chunk)
 
 
-@dataclass
 class Summary:
-    converted: int = 0
-    unchanged: int = 0
-    failed: int = 0
-    would_change: int = 0
-    warnings: int = 0
-    elapsed: float = 0.0
+    """The counts of a run, for its closing line."""
+
+    def __init__(self) -> None:
+        self.converted = 0
+        self.unchanged = 0
+        self.failed = 0
+        self.would_change = 0
+        self.warnings = 0
+        self.elapsed = 0.0
 
     @property
     def total(self) -> int:
