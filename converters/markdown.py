@@ -98,7 +98,8 @@ class _Writer(html2text.HTML2Text):
 
     def __init__(self) -> None:
         super().__init__(bodywidth=0)
-        # Decoded text arrives in whole runs, so escaping sees `&lt;tag&gt;` as `<tag>`.
+        # Text arrives decoded and in whole runs (see _replay; html.parser does the same with
+        # convert_charrefs), so escaping sees `&lt;tag&gt;` as `<tag>`.
         self.convert_charrefs = True
         self.unicode_snob = True  # keep “”, —, é … as they are, never ASCII look-alikes
         self.inline_links = True
