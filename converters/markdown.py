@@ -166,7 +166,23 @@ class _Writer(html2text.HTML2Text):
             if start and attrs.get("src"):
                 self._image(attrs["src"], attrs.get("alt") or "")
             return
+        if tag == "a" and not start and self.astack and self.astack[-1] and self._space_out_of_link():
+            super().handle_tag(tag, attrs, start)
+            self.space = True  # written before whatever follows the link
+            return
         super().handle_tag(tag, attrs, start)
+
+    def _space_out_of_link(self) -> bool:
+        """Take a space that ends a link's text (`[Chris Coyier ](…)`) out of the brackets;
+        True when there was one."""
+        if self.space:  # pending, not written yet
+            self.space = False
+            return True
+        last = self.outtextlist[-1] if self.outtextlist else ""
+        if last.endswith(" ") and last.strip() and self.maybe_automatic_link is None:
+            self.outtextlist[-1] = last.rstrip(" ")
+            return True
+        return False
 
     def _inside_cell(self, tag: str, start: bool) -> None:
         # A GFM cell holds one line: headings inside it become bold, list items and rules

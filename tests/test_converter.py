@@ -124,6 +124,11 @@ def test_layout_has_no_trailing_space_or_blank_runs():
     assert body_of(convert(article(heading)).text) == "## [Dongarra](https://a.example/)\n\n### **01 赛道**\n\n> #### q\n"
 
 
+def test_spaces_ending_link_text_go_after_the_link():
+    html = '<p>作者：<a href="https://a.example/">Chris Coyier </a>和 <a href="https://b.example/">B\n</a>。</p>'
+    assert body_of(convert(article(html)).text) == "作者：[Chris Coyier](https://a.example/) 和 [B](https://b.example/) 。\n"
+
+
 def test_front_matter_is_normalised_and_valid():
     front = (
         "title: '  多行\n  标题 '\ncategories:\n - 二次元\n - — 番剧\n -  - news\n"
