@@ -127,7 +127,8 @@ def _render_pairs(tokens: list, pairs: list[tuple[int, int]]) -> list[str]:
         # whitespace just inside the markers goes outside them
         lead_text = out[o + 1] if o + 1 < c else ""
         if lead_text and lead_text != lead_text.lstrip():
-            out[o] = lead_text[: len(lead_text) - len(lead_text.lstrip())] + out[o]
+            if not _after_space(out, o):  # else it would double a space, or indent the line
+                out[o] = lead_text[: len(lead_text) - len(lead_text.lstrip())] + out[o]
             out[o + 1] = lead_text.lstrip()
         tail_text = out[c - 1] if c - 1 > o else ""
         if tail_text and tail_text != tail_text.rstrip():
@@ -173,6 +174,15 @@ def _render_pairs(tokens: list, pairs: list[tuple[int, int]]) -> list[str]:
         last = i + 1
     pieces.append(text[last:])
     return pieces
+
+
+def _after_space(tokens: list[str], index: int) -> bool:
+    """True when the written tokens before `index` end with whitespace or are empty: the
+    line starts there, or a list marker or quote prefix (`- `, `> `) has just been written."""
+    for k in range(index - 1, -1, -1):
+        if tokens[k]:
+            return tokens[k][-1].isspace()
+    return True
 
 
 def _neighbour(text: str, index: int, step: int) -> str:

@@ -37,6 +37,8 @@ _BLOCK_TAGS = {"section", "article", "header", "footer", "aside", "main", "nav",
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _CELL_BLOCKS = _HEADINGS | {"blockquote", "ul", "ol", "li", "hr"}
 _TABLE_PARTS = {"table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption"}
+# Where a line of text ends: whitespace just before or after them is never a word space.
+_LINE_ENDING_TAGS = _BLOCK_TAGS | _HEADINGS | _TABLE_PARTS | {"p", "div", "ul", "ol", "li", "blockquote", "pre", "hr", "br"}
 # CJK scripts (ideographs, kana, bopomofo, CJK punctuation, full-width forms). Tested by code
 # point rather than a regex class: compiling a class this wide costs ~1.5 ms of start-up.
 _CJK_RANGES = ((0x2E80, 0x312F), (0x31A0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF00, 0xFFEF))
@@ -119,11 +121,14 @@ class _Writer(html2text.HTML2Text):
 
     # -- tags ---------------------------------------------------------------------------
     def handle_tag(self, tag: str, attrs: dict, start: bool) -> None:
+        if self.pending_space and tag in _LINE_ENDING_TAGS:
+            self.pending_space = False  # a line break after CJK text, then a block: no space
         if tag in _BLOCK_TAGS:
             tag = "div"
         kind = _EMPHASIS_TAGS.get(tag)
         if kind is not None:
             if start:
+                self._write_owed_indent()
                 self._open_link_text()
             self.o(OPEN[kind] if start else CLOSE[kind])
             return
@@ -195,6 +200,7 @@ class _Writer(html2text.HTML2Text):
     def _image(self, src: str, alt: str) -> None:
         # Written here rather than by html2text so that the alt text is escaped like any text
         # (html2text lets `<tag>` and `&lt;` through into the image description).
+        self._write_owed_indent()
         self._open_link_text()
         alt = _escape(alt, self.table_depth > 0)
         destination = _DESTINATION_ESCAPE.sub(r"\\\g<0>", src)
@@ -229,6 +235,13 @@ class _Writer(html2text.HTML2Text):
             self.maybe_automatic_link = None
             self.empty_link = False
 
+    def _write_owed_indent(self) -> None:
+        # What follows a code block in a list item is indented, or it would leave the list;
+        # the indentation goes before any of it, markers included.
+        if self.indent_after_block:
+            self.o(self.indent_after_block)
+            self.indent_after_block = ""
+
     def _hard_break(self) -> None:
         if self.table_depth:
             self.o("<br>")  # the only line break a GFM table cell can hold
@@ -254,9 +267,7 @@ class _Writer(html2text.HTML2Text):
         if tail:
             self.last_char = tail[-1]
             if self.indent_after_block:
-                # Text after a code block in a list item: indented, or it would leave the list.
-                self.o(self.indent_after_block)
-                self.indent_after_block = ""
+                self._write_owed_indent()
                 data = data.lstrip()
         if "\u3000" in data:  # the ideographic space is a character of CJK text, not a gap
             data = data.replace("\u3000", IDEOGRAPHIC_SPACE)
@@ -302,6 +313,7 @@ class _Writer(html2text.HTML2Text):
                 self.last_char = "`"
                 self.indent_after_block = self.list_code_indent
             elif piece[0] in (BLOCK_MARK, INLINE_MARK) and piece[-1] == piece[0]:
+                self._write_owed_indent()
                 self._open_link_text()
                 self.o(piece)
                 self.last_char = "`"
@@ -404,7 +416,9 @@ _BLOCK_PLACEHOLDER = lazy_compile(
 )
 _TRAILING_SPACE = lazy_compile(r"[ \t\u00a0]+$", re.M)
 _EMPTY_HEADING = lazy_compile(r"^[ \t>]*#{1,6}$")
-_HEADING_GAP = lazy_compile(r"^([ \t>]*#{1,6})[ \t]{2,}")  # `##  text`: one space is the style
+# A block marker followed by more than one space (`##  text`, `-  text`): html2text's spaces.
+# One is the style, and after a list marker more would move the item's content column.
+_MARKER_GAP = lazy_compile(r"^((?:[ \t]*>)*[ \t]*(?:#{1,6}|[-+*]|\d{1,9}[.)]))[ \t]{2,}(?=\S)")
 _EMPTY_QUOTE = lazy_compile(r"^(?:>[ \t]*)+$")
 _FENCE_OPENING = lazy_compile(r"^[ >]*(?:(?:[-*+]|\d{1,9}[.)]) +)*(`{3,})")
 _SPECIAL_STARTS = frozenset(" \t>#<")  # lines that may be empty headings, quotes or breaks
@@ -471,13 +485,13 @@ def _final_layout(text: str, converted: bool = True) -> str:
         if opening:
             fence = opening.group(1)
         line = line.rstrip()
+        if converted and "  " in line[:24]:  # (in a body that was Markdown already, it may be code)
+            line = _MARKER_GAP.sub(r"\1 ", line)
         if line[:1] in _SPECIAL_STARTS or (converted and "<br>" in line):  # else: plain text
             if converted and "<br>" in line:
                 line = _LEADING_BR.sub(r"\1", line).rstrip()
             if _EMPTY_HEADING.match(line):
                 continue
-            if converted:  # (in a body that was Markdown already, an indented line may be code)
-                line = _HEADING_GAP.sub(r"\1 ", line)
             if _EMPTY_QUOTE.match(line):
                 line = "".join(line.split())
             elif not line.strip():

@@ -245,6 +245,20 @@ def test_list_structure_survives_two_digit_numbers(render):
     assert out.count("<ul>") == 12 and "<li>项10\n<ul>\n<li>子10</li>" in out
 
 
+def test_whitespace_at_the_edge_of_blocks_is_no_space(render):
+    # A space moved out of `<b> 粗</b>` at a line start indented the item's text, and its
+    # sub-list then left the item; a line break after CJK text became a space in the next block.
+    nested = convert(article("<ul><li>\n<b>\n粗</b>文<ul><li>子</li></ul></li></ul>")).body
+    assert nested == "- **粗**文\n  - 子\n"
+    assert "<li><strong>粗</strong>文\n<ul>\n<li>子</li>" in render(nested)
+    blocks = convert(article('<p>中文。</p>\n<iframe src="https://v.example/e"></iframe>\n<div>\n<strong>\n要点</strong>正文</div>'))
+    assert blocks.body == "中文。\n\n[▶](https://v.example/e)\n\n**要点**正文\n"
+    # After a code block in a list item, what follows stays in the item, emphasis included.
+    after_code = convert(article("<ul><li>步骤<pre><code>make\n</code></pre>\n<i> 然后</i>测试</li></ul>")).body
+    assert after_code == "- 步骤\n\n  ```\n  make\n  ```\n\n  *然后*测试\n"
+    assert "<li>\n<p>步骤</p>\n<pre><code>make\n</code></pre>\n<p><em>然后</em>测试</p>\n</li>" in render(after_code)
+
+
 def test_code_block_in_list_item_stays_in_the_item(render):
     out = render(convert(article(TRICKY["code block inside a list item"])).text)
     assert "<li>\n<p>步骤</p>\n<pre><code>npm i\n</code></pre>\n</li>" in out
