@@ -269,6 +269,9 @@ def _on_sigint(signum, frame) -> None:
 
 def run() -> None:
     """Console-script entry point: Typer, plus quiet pipes, Ctrl-C as exit 130, and a quick exit."""
+    if os.environ.get("FEED2MD_DEBUG"):  # tracebacks, and a normal exit (profilers, coverage)
+        _run_app()
+        return
     try:
         _run_app()
         code: object = 0
@@ -303,7 +306,8 @@ def _exit_without_teardown(code: object) -> None:
     Tearing down every loaded module takes ~10 ms, more than converting an article, and
     `feed2md convert FILE` is interactive. Nothing is left to release by then: files are
     closed and worker pools joined where they were opened, so only the standard streams
-    need flushing.
+    need flushing. Exit handlers do not run either: tools that rely on them (coverage,
+    profilers) want FEED2MD_DEBUG=1.
     """
     if code is None:
         code = 0

@@ -79,6 +79,20 @@ def test_errors_are_one_line_with_exit_codes(tmp_path):
     assert unwritable.returncode == 1 and b"Traceback" not in unwritable.stderr and b"Not a directory" in unwritable.stderr
 
 
+def test_debug_mode_exits_the_ordinary_way_with_the_same_results(tmp_path):
+    # FEED2MD_DEBUG=1 skips the quick exit, so that exit handlers (coverage, profilers) run.
+    env = {**os.environ, "FEED2MD_DEBUG": "1"}
+    probe = "import atexit, sys; atexit.register(lambda: sys.stderr.write('handlers ran')); from feed2md.cli.main import run; run()"
+    for debug in (False, True):
+        good = subprocess.run([sys.executable, "-c", probe, "convert", str(SEED)], capture_output=True,
+                              env=env if debug else None, timeout=60)
+        assert good.returncode == 0 and good.stdout == run("convert", SEED).stdout
+        assert (good.stderr == b"handlers ran") is debug
+        missing = subprocess.run([sys.executable, "-c", probe, "convert", str(tmp_path / "nope")], capture_output=True,
+                                 env=env if debug else None, timeout=60)
+        assert missing.returncode == 1
+
+
 def test_a_full_disk_on_stdout_is_a_one_line_error():
     proc = subprocess.run(f"{' '.join(FEED2MD)} convert '{SEED}' > /dev/full", shell=True, capture_output=True, timeout=60)
     assert proc.returncode == 1
