@@ -50,9 +50,9 @@ class Conversion(NamedTuple):
 
 # Bodies that open with a tag are HTML (the scraped case); feed2md's own Markdown never does,
 # apart from the few tags it writes itself and autolinks (`<https://…>`).
-_OPENS_WITH_TAG = lazy_compile(r"\s*<(?!/?(?:strong|em|del|br)>)(?![A-Za-z][A-Za-z0-9+.\-]{1,31}:)[A-Za-z!]")
+_OPENS_WITH_TAG = lazy_compile(r"\s*<(?!/?(?:strong|em|del|br|sup|sub)>)(?![A-Za-z][A-Za-z0-9+.\-]{1,31}:)[A-Za-z!]")
 _FENCE_START = lazy_compile(r"-{3,}[ \t]*(?:\n|$)")
-_OWN_TAGS = lazy_compile(r"^</?(?:strong|em|del|br)>$")
+_OWN_TAGS = lazy_compile(r"^</?(?:strong|em|del|br|sup|sub)>$")
 
 
 def _is_html(body: str) -> bool:

@@ -124,6 +124,14 @@ def test_layout_has_no_trailing_space_or_blank_runs():
     assert body_of(convert(article(heading)).text) == "## [Dongarra](https://a.example/)\n\n### **01 赛道**\n\n> #### q\n"
 
 
+def test_superscripts_and_subscripts_keep_their_meaning(render):
+    html = "<p>10<sup>9</sup> 与 H<sub>2</sub>O，见<sup>[1]</sup>；<sup>&lt;b&gt;</sup><sup></sup></p><h2>E=mc<sup>2</sup></h2>"
+    result = convert(article(html))
+    assert result.body == "10<sup>9</sup> 与 H<sub>2</sub>O，见<sup>\\[1\\]</sup>；<sup>\\<b></sup>\n\n## E=mc<sup>2</sup>\n"
+    assert "<sup>9</sup>" in render(result.body) and "<sup>&lt;b&gt;</sup>" in render(result.body)
+    assert convert(result.text).text == result.text  # read back as Markdown: its own tags
+
+
 def test_spaces_ending_link_text_go_after_the_link():
     html = '<p>作者：<a href="https://a.example/">Chris Coyier </a>和 <a href="https://b.example/">B\n</a>。</p>'
     assert body_of(convert(article(html)).text) == "作者：[Chris Coyier](https://a.example/) 和 [B](https://b.example/) 。\n"
