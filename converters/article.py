@@ -23,6 +23,7 @@ _BOMS = (
 _CONTROL = lazy_compile(r"[\x01-\x08\x0b\x0e-\x1f]")
 _FENCE = lazy_compile(r"^-{3,}[ \t]*$")
 _END = lazy_compile(r"^(?:-{3,}|\.\.\.)[ \t]*$")
+_TOML_FENCE = lazy_compile(r"^\+{3}[ \t]*$")  # Hugo's TOML front matter
 # A front-matter line: `key: value`, a list item, or an indented/continued value.
 _YAML_LINE = lazy_compile(r"^(?:[A-Za-z_][\w .-]*:(?:\s|$)|\s+\S|-(?:\s|$)|\s*$|#)")
 
@@ -33,6 +34,7 @@ class RawArticle(NamedTuple):
     front_matter: str | None  # None: the file has no front matter
     body: str
     closed: bool = True  # False: the front matter had no closing `---`
+    syntax: str = "yaml"  # "yaml" (between `---`) or "toml" (between `+++`)
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -79,12 +81,18 @@ def _looks_binary(text: str) -> bool:
 
 
 def split_article(text: str) -> RawArticle:
-    """Split a scraped file into front matter and body."""
+    """Split a scraped file into front matter (YAML between `---` lines, or TOML between
+    `+++` lines) and body."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     if text.startswith("\ufeff"):
         text = text[1:]
     stripped = text.lstrip(" \t\n")
     lines = stripped.split("\n")
+    if lines and _TOML_FENCE.match(lines[0]):
+        for i in range(1, len(lines)):
+            if _TOML_FENCE.match(lines[i]):
+                return RawArticle("\n".join(lines[1:i]), "\n".join(lines[i + 1 :]), syntax="toml")
+        return RawArticle(None, text)  # never closed: no front matter after all
     if not lines or not _FENCE.match(lines[0]):
         return RawArticle(None, text)
     for i in range(1, len(lines)):

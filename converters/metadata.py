@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 from typing import Any
 
 import yaml
@@ -39,10 +40,13 @@ _CJK_DATE = lazy_compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日(?:\s*(\d{1,2})[:�
 _NAIVE_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y.%m.%d %H:%M:%S", "%Y.%m.%d", "%b %d, %Y", "%B %d, %Y", "%d %b %Y")
 
 
-def parse_front_matter(text: str | None, notes: list[str]) -> dict[str, Any]:
-    """YAML front matter text to a dict; invalid YAML is recovered line by line (noted)."""
+def parse_front_matter(text: str | None, notes: list[str], syntax: str = "yaml") -> dict[str, Any]:
+    """Front matter text to a dict; invalid YAML is recovered line by line (noted). TOML
+    front matter (`syntax="toml"`) is read with tomllib; the output is always YAML."""
     if text is None or not text.strip():
         return {}
+    if syntax == "toml":
+        return _parse_toml(text, notes)
     try:
         data = _handler.load(text)
     except yaml.YAMLError as exc:
@@ -57,6 +61,20 @@ def parse_front_matter(text: str | None, notes: list[str]) -> dict[str, Any]:
         notes.append("front matter is not a mapping; kept under `front_matter`")
         return {"front_matter": data}
     return {str(k): v for k, v in data.items()}
+
+
+def _parse_toml(text: str, notes: list[str]) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        notes.append(f"front matter is not valid TOML ({exc}); recovered line by line")
+        return _recover(text.replace(" = ", ": "))
+    return data
 
 
 def _unquote(value: str) -> str:

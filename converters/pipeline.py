@@ -97,7 +97,7 @@ def _convert(text: str, options: Options) -> Conversion:
     raw = split_article(text)
     if not raw.closed:
         report.warnings.append("front matter has no closing '---'; it ends at the first line that is not YAML")
-    meta = parse_front_matter(raw.front_matter, report.warnings)
+    meta = parse_front_matter(raw.front_matter, report.warnings, raw.syntax)
     metadata = normalise(meta, report.changes)
 
     if _is_html(raw.body):

@@ -123,8 +123,8 @@ def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str
     out = split_article(markdown)
     losses: list[str] = []
 
-    src_meta = parse_front_matter(src.front_matter, [])
-    out_meta = parse_front_matter(out.front_matter, [])
+    src_meta = parse_front_matter(src.front_matter, [], src.syntax)
+    out_meta = parse_front_matter(out.front_matter, [], out.syntax)
     if str(src_meta.get("title") or "").split() != str(out_meta.get("title") or "").split():
         losses.append(f"title changed: {_quote(str(src_meta.get('title') or ''))} -> {_quote(str(out_meta.get('title') or ''))}")
     src_date, out_date = parse_date(src_meta.get("date")), parse_date(out_meta.get("date"))

@@ -155,6 +155,15 @@ def test_front_matter_is_normalised_and_valid():
     assert any("headimg" in c for c in result.report.changes)
 
 
+def test_toml_front_matter_becomes_the_same_yaml():
+    toml = '+++\ntitle = "Hugo 文章"\ndate = 2021-07-29T14:47:26+08:00\ntags = ["a", "b"]\n[params]\nkey = 1\n+++\n<p>正文</p>'
+    result = convert(toml)
+    assert result.text == "---\ntitle: Hugo 文章\ndate: 2021-07-29T14:47:26+08:00\ntags:\n- a\n- b\nparams:\n  key: 1\n---\n\n正文\n"
+    assert result.report.warnings == [] and convert(result.text).text == result.text
+    broken = convert('+++\ntitle = 未加引号\n+++\n<p>正文</p>')
+    assert broken.metadata["title"] == "未加引号" and "not valid TOML" in broken.report.warnings[0]
+
+
 def test_placeholder_images_do_not_become_cover():
     front = "title: x\nheadimg: 'https://picsum.photos/400/300?random=5758'\nthumbnail: 'https://picsum.photos/400/300?random=5758'"
     result = convert(article("<p>x</p>", front))
