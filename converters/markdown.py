@@ -131,16 +131,14 @@ class _Writer(html2text.HTML2Text):
         kind = _EMPHASIS_TAGS.get(tag)
         if kind is not None:
             if start:
-                self._write_owed_indent()
-                self._open_link_text()
+                self._before_inline()
             self.o(OPEN[kind] if start else CLOSE[kind])
             return
         if tag in _PLAIN_TAGS:
             return
         if tag in _RAW_INLINE_TAGS:
             if start:
-                self._write_owed_indent()
-                self._open_link_text()
+                self._before_inline()
             self.o(f"<{tag}>" if start else f"</{tag}>")
             return
         if self.in_cell and tag in _CELL_BLOCKS:
@@ -209,8 +207,7 @@ class _Writer(html2text.HTML2Text):
     def _image(self, src: str, alt: str) -> None:
         # Written here rather than by html2text so that the alt text is escaped like any text
         # (html2text lets `<tag>` and `&lt;` through into the image description).
-        self._write_owed_indent()
-        self._open_link_text()
+        self._before_inline()
         alt = _escape(alt, self.table_depth > 0)
         destination = _DESTINATION_ESCAPE.sub(r"\\\g<0>", src)
         self.o(f"![{alt}]({destination})")
@@ -243,6 +240,11 @@ class _Writer(html2text.HTML2Text):
             self.o("[")
             self.maybe_automatic_link = None
             self.empty_link = False
+
+    def _before_inline(self) -> None:
+        # Inline markup (emphasis marks, tags, images, code) starts the line's content like text.
+        self._write_owed_indent()
+        self._open_link_text()
 
     def _write_owed_indent(self) -> None:
         # What follows a code block in a list item is indented, or it would leave the list;
@@ -322,8 +324,7 @@ class _Writer(html2text.HTML2Text):
                 self.last_char = "`"
                 self.indent_after_block = self.list_code_indent
             elif piece[0] in (BLOCK_MARK, INLINE_MARK) and piece[-1] == piece[0]:
-                self._write_owed_indent()
-                self._open_link_text()
+                self._before_inline()
                 self.o(piece)
                 self.last_char = "`"
             else:
