@@ -1,4 +1,5 @@
-"""Emphasis: `**`, `*` and `~~` where CommonMark reads them, generated tags where it cannot.
+"""Emphasis: `**`, `*` and `~~` where CommonMark reads them, generated tags where it cannot;
+and `<sup>`/`<sub>`, which have no Markdown syntax, always as generated tags.
 
 The Markdown writer marks where `<strong>`, `<em>` and `<del>` open and close (markers.py).
 This pass pairs the marks of each line, moves inner spaces outside, merges `</b><b>`, and
@@ -137,31 +138,37 @@ def _render_pairs(tokens: list, pairs: list[tuple[int, int]]) -> list[str]:
         out[o] = out[o] + OPEN[kind]
         out[c] = CLOSE[kind] + out[c]
     text = "".join(out)
-    # Now decide, marker by marker, with the final neighbours known.
+    # Now decide, pair by pair, with the final neighbours known.
     positions = [m.start() for m in _EMPHASIS_MARK.finditer(text)]
     stack: list[int] = []
-    decisions: dict[int, str] = {}
     pairs: list[tuple[int, int, str]] = []
     for i in positions:
         kind, opening = _MARK_KIND[text[i]]
         if opening:
             stack.append(i)
         elif stack:
-            start = stack.pop()
-            ok = _flanks(_neighbour(text, start, -1), _neighbour(text, start, 1), True) and _flanks(
-                _neighbour(text, i, -1), _neighbour(text, i, 1), False
-            )
-            if ok:
-                decisions[start] = decisions[i] = _DELIMITER[kind]
-            elif "\n" not in text[start:i]:
-                decisions[start], decisions[i] = f"<{kind}>", f"</{kind}>"
-            # else: raw tags on two lines could open an HTML block; keep the text only
-            pairs.append((start, i, kind))
+            pairs.append((stack.pop(), i, kind))
+    # Tags on two lines could open an HTML block: such a pair keeps its text only.
+    decisions: dict[int, str] = {}
+    for start, end, kind in pairs:  # <sup>/<sub> first: emphasis beside them sees what they become
+        if kind not in _DELIMITER:
+            one_line = "\n" not in text[start:end]
+            decisions[start], decisions[end] = (f"<{kind}>", f"</{kind}>") if one_line else ("", "")
+    for start, end, kind in pairs:
+        if kind not in _DELIMITER:
+            continue
+        ok = _flanks(_neighbour(text, start, -1, decisions), _neighbour(text, start, 1, decisions), True) and _flanks(
+            _neighbour(text, end, -1, decisions), _neighbour(text, end, 1, decisions), False
+        )
+        if ok:
+            decisions[start] = decisions[end] = _DELIMITER[kind]
+        elif "\n" not in text[start:end]:
+            decisions[start], decisions[end] = f"<{kind}>", f"</{kind}>"
     # A closing run touching an opening run of the same character (`**a*b****c*`) fuses into
     # one run that CommonMark cannot split back: the later pair takes generated tags.
     for start, end, kind in sorted(pairs):
-        before = decisions.get(start - 1, "")
-        if decisions.get(start, "<")[0] != "<" and before[:1] == decisions[start][0] and not _MARK_KIND[text[start - 1]][1]:
+        before, decided = decisions.get(start - 1, ""), decisions.get(start, "")
+        if decided[:1] not in ("", "<") and before[:1] == decided[0] and not _MARK_KIND[text[start - 1]][1]:
             if "\n" not in text[start:end]:
                 decisions[start], decisions[end] = f"<{kind}>", f"</{kind}>"
             else:
@@ -185,11 +192,19 @@ def _after_space(tokens: list[str], index: int) -> bool:
     return True
 
 
-def _neighbour(text: str, index: int, step: int) -> str:
-    """The character beside a marker ('' at an edge); an adjacent marker will render as
-    `*`, a line end as a space."""
+def _neighbour(text: str, index: int, step: int, decisions: dict[int, str]) -> str:
+    """The character beside a marker ('' at an edge). A marker already decided counts as what
+    it becomes (a tag's `<` or `>`; nothing, for a dropped pair); one not yet decided will be a
+    delimiter run or a tag, both punctuation: `*`. A line end counts as a space."""
     i = index + step
-    if not 0 <= i < len(text):
-        return ""
-    char = text[i]
-    return "*" if char in _MARK_KIND else " " if char == "\n" else char
+    while 0 <= i < len(text):
+        char = text[i]
+        if char not in _MARK_KIND:
+            return " " if char == "\n" else char
+        decided = decisions.get(i)
+        if decided is None:
+            return "*"
+        if decided:
+            return decided[0] if step > 0 else decided[-1]
+        i += step
+    return ""

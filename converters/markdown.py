@@ -24,14 +24,13 @@ from .emphasis import resolve_emphasis
 from .lazyre import lazy_compile
 from .markers import BLOCK_MARK, BREAK_MARK, CLOSE, IDEOGRAPHIC_SPACE, INLINE_MARK, LINE_MARK, OPEN
 
+# Emphasis, and superscripts/subscripts: as text `10<sup>9</sup>` would read 109, so they are
+# paired and written like emphasis, as generated tags (emphasis.py).
 _EMPHASIS_TAGS = {"strong": "strong", "b": "strong", "em": "em", "i": "em", "cite": "em", "dfn": "em",
-                  "del": "del", "s": "del", "strike": "del"}
+                  "del": "del", "s": "del", "strike": "del", "sup": "sup", "sub": "sub"}
 # Tags html2text would mishandle that only carry presentation: ignored, their text kept.
 # (Closed <code>/<kbd>/<tt>/<samp> never get here, see code.py; an unclosed one is just text.)
 _PLAIN_TAGS = {"code", "kbd", "tt", "samp", "var", "q", "u", "ins", "mark", "font", "small", "big", "abbr", "acronym", "span", "label", "time"}
-# Markdown has no syntax for these, and as text `10<sup>9</sup>` would read 109: written as
-# inline HTML, generated here (never copied from the input; their content is escaped text).
-_RAW_INLINE_TAGS = {"sup", "sub"}
 # Block elements html2text does not know; they separate paragraphs like a <div>.
 _BLOCK_TAGS = {"section", "article", "header", "footer", "aside", "main", "nav", "figure", "figcaption",
                "details", "summary", "center", "address", "hgroup", "fieldset", "legend", "caption", "dt",
@@ -135,11 +134,6 @@ class _Writer(html2text.HTML2Text):
             self.o(OPEN[kind] if start else CLOSE[kind])
             return
         if tag in _PLAIN_TAGS:
-            return
-        if tag in _RAW_INLINE_TAGS:
-            if start:
-                self._before_inline()
-            self.o(f"<{tag}>" if start else f"</{tag}>")
             return
         if self.in_cell and tag in _CELL_BLOCKS:
             self._inside_cell(tag, start)
@@ -430,9 +424,6 @@ _EMPTY_HEADING = lazy_compile(r"^[ \t>]*#{1,6}$")
 # One is the style, and after a list marker more would move the item's content column.
 _MARKER_GAP = lazy_compile(r"^((?:[ \t]*>)*[ \t]*(?:#{1,6}|[-+*]|\d{1,9}[.)]))[ \t]{2,}(?=\S)")
 _EMPTY_QUOTE = lazy_compile(r"^(?:>[ \t]*)+$")
-_EMPTY_RAW_TAGS = lazy_compile(r"<(sup|sub)></\1>")
-# A line holding nothing but such tags would open an HTML block: the tags go, the text stays.
-_LONE_RAW_TAGS = lazy_compile(r"^([ \t>]*)(?:</?su[pb]>[ \t]*)+$")
 _FENCE_OPENING = lazy_compile(r"^[ >]*(?:(?:[-*+]|\d{1,9}[.)]) +)*(`{3,})")
 _SPECIAL_STARTS = frozenset(" \t>#<")  # lines that may be empty headings, quotes or breaks
 
@@ -498,8 +489,6 @@ def _final_layout(text: str, converted: bool = True) -> str:
         if opening:
             fence = opening.group(1)
         line = line.rstrip()
-        if converted and ("<su" in line or "</su" in line):
-            line = _LONE_RAW_TAGS.sub(r"\1", _EMPTY_RAW_TAGS.sub("", line)).rstrip()
         if converted and "  " in line[:24]:  # (in a body that was Markdown already, it may be code)
             line = _MARKER_GAP.sub(r"\1 ", line)
         if line[:1] in _SPECIAL_STARTS or (converted and "<br>" in line):  # else: plain text

@@ -10,8 +10,8 @@ BLOCK_MARK = "\ufdd0"  # around the number of a code block taken out of the HTML
 INLINE_MARK = "\ufdd1"  # around the number of an inline code span taken out of the HTML
 LINE_MARK = "\ufdd2"  # "this text may begin a line": escape it if it does
 BREAK_MARK = "\ufdd3"  # a hard line break, kept only where a line follows in the same block
-OPEN = {"strong": "\ufdd4", "em": "\ufdd5", "del": "\ufdd6"}  # emphasis opens here (emphasis.py)
-CLOSE = {"strong": "\ufdd7", "em": "\ufdd8", "del": "\ufdd9"}  # and closes here
+OPEN = {"strong": "\ufdd4", "em": "\ufdd5", "del": "\ufdd6", "sup": "\ufddb", "sub": "\ufddc"}  # emphasis opens here (emphasis.py)
+CLOSE = {"strong": "\ufdd7", "em": "\ufdd8", "del": "\ufdd9", "sup": "\ufddd", "sub": "\ufdde"}  # and closes here
 IDEOGRAPHIC_SPACE = "\ufdda"  # stands for U+3000, which html2text would fold into a plain space
 
 ALL_MARKS = (

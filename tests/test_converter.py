@@ -130,6 +130,8 @@ def test_superscripts_and_subscripts_keep_their_meaning(render):
     assert result.body == "10<sup>9</sup> 与 H<sub>2</sub>O，见<sup>\\[1\\]</sup>；<sup>\\<b></sup>\n\n## E=mc<sup>2</sup>\n"
     assert "<sup>9</sup>" in render(result.body) and "<sup>&lt;b&gt;</sup>" in render(result.body)
     assert convert(result.text).text == result.text  # read back as Markdown: its own tags
+    # Paired like emphasis: never across lines or blocks (a tag left open would run on).
+    assert convert(article("<p>a<sup>b<br>c</sup>d</p><div><sub><p>x</p><p>y</p></sub></div>")).body == "ab\\\ncd\n\nx\n\ny\n"
 
 
 def test_spaces_ending_link_text_go_after_the_link():
