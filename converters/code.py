@@ -19,6 +19,8 @@ from .lazyre import LazyPattern, lazy_compile
 from .markers import BLOCK_MARK, INLINE_MARK
 
 
+# What stands for a piece of code taken out (as a regex): a mark, its number, the mark again.
+PLACEHOLDER = f"[{BLOCK_MARK}{INLINE_MARK}]\\d+[{BLOCK_MARK}{INLINE_MARK}]"
 _BLOCK_PLACEHOLDER = lazy_compile(f"<p>{BLOCK_MARK}(\\d+){BLOCK_MARK}</p>|{BLOCK_MARK}(\\d+){BLOCK_MARK}")
 _PRE = lazy_compile(r"<pre\b([^>]*)>(.*?)</pre\s*>", re.S | re.I)
 _CODE = lazy_compile(r"<(code|kbd|tt|samp)\b([^>]*)>(.*?)</\1\s*>", re.S | re.I)
@@ -45,6 +47,12 @@ _NOT_LANGUAGES = {"none", "plain", "plaintext", "text", "txt", "nohighlight", "u
 class CodeBlock(NamedTuple):
     text: str
     language: str = ""
+
+
+def code_of(placeholder: str, blocks: list[CodeBlock], spans: list[str]) -> str:
+    """The code that a placeholder (see PLACEHOLDER) stands for."""
+    number = int(placeholder[1:-1])
+    return spans[number] if placeholder[0] == INLINE_MARK else blocks[number].text
 
 
 def author_code(raw: str) -> str:

@@ -19,7 +19,7 @@ from html2text.elements import ListElement
 from selectolax.lexbor import LexborNode
 
 from .clean import LAYOUT_TABLE
-from .code import CodeBlock, code_span, fenced
+from .code import PLACEHOLDER, CodeBlock, code_of, code_span, fenced
 from .emphasis import resolve_emphasis
 from .lazyre import lazy_compile
 from .markers import BLOCK_MARK, BREAK_MARK, CLOSE, IDEOGRAPHIC_SPACE, INLINE_MARK, LINE_MARK, OPEN
@@ -306,7 +306,7 @@ class _Writer(html2text.HTML2Text):
         return data
 
     def _placeholder(self, data: str) -> None:
-        for piece in re.split(f"([{BLOCK_MARK}{INLINE_MARK}]\\d+[{BLOCK_MARK}{INLINE_MARK}])", data):
+        for piece in _ONE_PLACEHOLDER.split(data):
             if not piece:
                 continue
             if piece[0] == BLOCK_MARK and self.list and not self.astack:
@@ -391,10 +391,7 @@ def _substitute_code_spans(text: str, blocks: list[CodeBlock], spans: list[str])
         line = bisect.bisect_right(own_starts, match.start()) - 1  # the last block line starting here or before
         if line >= 0 and match.start() < own_lines[line][1]:
             continue
-        code = "".join(
-            spans[int(n)] if mark == INLINE_MARK else blocks[int(n)].text
-            for mark, n in _ANY_PLACEHOLDER.findall(match.group(0))
-        )
+        code = "".join(code_of(placeholder, blocks, spans) for placeholder in _ONE_PLACEHOLDER.findall(match.group(0)))
         span = code_span(code)
         before = text[match.start() - 1] if match.start() else ""
         after = text[match.end()] if match.end() < len(text) else ""
@@ -410,9 +407,9 @@ def _substitute_code_spans(text: str, blocks: list[CodeBlock], spans: list[str])
 
 
 # -- post-passes ----------------------------------------------------------------------------
-_ANY_PLACEHOLDER = lazy_compile(f"([{INLINE_MARK}{BLOCK_MARK}])(\\d+)[{INLINE_MARK}{BLOCK_MARK}]")
+_ONE_PLACEHOLDER = lazy_compile(f"({PLACEHOLDER})")
 # Runs of placeholders in running text; a block placeholder alone on its line is a fenced block.
-_INLINE_PLACEHOLDERS = lazy_compile(f"(?:[{INLINE_MARK}{BLOCK_MARK}]\\d+[{INLINE_MARK}{BLOCK_MARK}])+")
+_INLINE_PLACEHOLDERS = lazy_compile(f"(?:{PLACEHOLDER})+")
 
 # A code block placeholder alone on its line, after quote marks, indentation or a list marker.
 _BLOCK_PLACEHOLDER = lazy_compile(
@@ -429,12 +426,13 @@ _SPECIAL_STARTS = frozenset(" \t>#<")  # lines that may be empty headings, quote
 
 
 def _layout(text: str) -> str:
-    text = text.replace("&nbsp_place_holder;", " ")
     return _tidy_tables(_TRAILING_SPACE.sub("", text))
 
 
+# What opens a line before its text: quote marks, list markers, indentation.
+_CONTAINER_PREFIX = r"(?:[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t]))[ \t]*)*[ \t]*"
 # A <br> with nothing before it on its line breaks nothing, and would open an HTML block.
-_LEADING_BR = lazy_compile(r"^((?:[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t]))[ \t]*)*[ \t]*)(?:<br>[ \t]*)+", re.M)
+_LEADING_BR = lazy_compile(f"^({_CONTAINER_PREFIX})(?:<br>[ \\t]*)+", re.M)
 
 
 _DELIMITER_ROW = lazy_compile(r"^([ \t>]*)---(?:\|---)*$")
@@ -521,9 +519,7 @@ def _final_layout(text: str, converted: bool = True) -> str:
     return "\n".join(out) + "\n" if out else ""
 
 
-_LINE_MARK_AT_START = lazy_compile(
-    f"^((?:[ \\t]*(?:>|[-*+](?=[ \\t])|\\d{{1,9}}[.)](?=[ \\t]))[ \\t]*)*[ \\t]*\\d{{0,9}}){LINE_MARK}", re.M
-)
+_LINE_MARK_AT_START = lazy_compile(f"^({_CONTAINER_PREFIX}\\d{{0,9}}){LINE_MARK}", re.M)
 
 
 def _resolve_line_starts(text: str) -> str:

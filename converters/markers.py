@@ -17,3 +17,12 @@ IDEOGRAPHIC_SPACE = "\ufdda"  # stands for U+3000, which html2text would fold in
 ALL_MARKS = (
     BLOCK_MARK + INLINE_MARK + LINE_MARK + BREAK_MARK + "".join(OPEN.values()) + "".join(CLOSE.values()) + IDEOGRAPHIC_SPACE
 )
+
+
+def strip_marks(text: str) -> str:
+    """`text` without any of the markers: they are noncharacters, never text, and an input
+    holding one must not be able to steer the converter."""
+    for mark in ALL_MARKS:
+        if mark in text:
+            text = text.replace(mark, "")
+    return text

@@ -13,7 +13,7 @@ from .code import extract_code
 from .errors import ConversionError
 from .lazyre import lazy_compile
 from .markdown import normalise_markdown, tree_to_markdown
-from .markers import ALL_MARKS
+from .markers import OPEN, strip_marks
 from .metadata import dump_front_matter, normalise, parse_front_matter
 from .options import Options
 from .rules import default_rules
@@ -49,10 +49,12 @@ class Conversion(NamedTuple):
 
 
 # Bodies that open with a tag are HTML (the scraped case); feed2md's own Markdown never does,
-# apart from the few tags it writes itself and autolinks (`<https://…>`).
-_OPENS_WITH_TAG = lazy_compile(r"\s*<(?!/?(?:strong|em|del|br|sup|sub)>)(?![A-Za-z][A-Za-z0-9+.\-]{1,31}:)[A-Za-z!]")
+# apart from the few tags it writes itself (emphasis.py, and <br> in table cells) and
+# autolinks (`<https://…>`).
+_OWN_TAG_NAMES = "|".join([*OPEN, "br"])
+_OPENS_WITH_TAG = lazy_compile(f"\\s*<(?!/?(?:{_OWN_TAG_NAMES})>)(?![A-Za-z][A-Za-z0-9+.\\-]{{1,31}}:)[A-Za-z!]")
 _FENCE_START = lazy_compile(r"-{3,}[ \t]*(?:\n|$)")
-_OWN_TAGS = lazy_compile(r"^</?(?:strong|em|del|br|sup|sub)>$")
+_OWN_TAGS = lazy_compile(f"^</?(?:{_OWN_TAG_NAMES})>$")
 
 
 def _is_html(body: str) -> bool:
@@ -91,9 +93,7 @@ def convert(text: str, options: Options | None = None) -> Conversion:
 
 def _convert(text: str, options: Options) -> Conversion:
     report = Report()
-    for mark in ALL_MARKS:  # internal markers: Unicode noncharacters, never text
-        if mark in text:
-            text = text.replace(mark, "")
+    text = strip_marks(text)
     raw = split_article(text)
     if not raw.closed:
         report.warnings.append("front matter has no closing '---'; it ends at the first line that is not YAML")

@@ -10,7 +10,6 @@ the rules, tracking anchors (their text must stay), script URLs and empty headin
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -18,9 +17,9 @@ from selectolax.lexbor import LexborHTMLParser
 
 from .article import split_article
 from .clean import active_rules, image_source, is_empty_anchor, remove_chrome, site_labels
-from .code import extract_code
+from .code import PLACEHOLDER, code_of, extract_code
 from .lazyre import lazy_compile
-from .markers import ALL_MARKS, BLOCK_MARK, INLINE_MARK
+from .markers import strip_marks
 from .metadata import format_date, normalise, parse_date, parse_front_matter
 from .rules import RuleSet, default_rules
 from .urls import clean_url, is_safe
@@ -28,7 +27,7 @@ from .urls import clean_url, is_safe
 _BLOCKS = "p, div, li, h1, h2, h3, h4, h5, h6, blockquote, pre, td, th, tr, br, figcaption, section, table, ul, ol, dd, dt"
 _SEP = "\x1f"
 _SPACE = lazy_compile(r"\s+")
-_PLACEHOLDER = lazy_compile(f"[{BLOCK_MARK}{INLINE_MARK}](\\d+)[{BLOCK_MARK}{INLINE_MARK}]")
+_PLACEHOLDER = lazy_compile(PLACEHOLDER)
 _md = None
 
 
@@ -58,7 +57,7 @@ def _facts(root, code_text=None) -> _Facts:
         node.insert_after(_SEP)
     raw = root.text(deep=True) or ""
     if code_text is not None:
-        raw = _PLACEHOLDER.sub(lambda m: code_text(m), raw)
+        raw = _PLACEHOLDER.sub(code_text, raw)
     blocks = [b for b in (_SPACE.sub("", part) for part in raw.split(_SEP)) if b]
     links = [a.attributes.get("href") or "" for a in root.css("a[href]")]
     images = [i.attributes.get("src") or "" for i in root.css("img[src]")]
@@ -117,9 +116,7 @@ def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str
     """Losses of `markdown` against the `source` article, as short readable messages;
     an empty list when nothing is lost."""
     rules = rules or default_rules()
-    for mark in ALL_MARKS:
-        source = source.replace(mark, "")
-    src = split_article(source)
+    src = split_article(strip_marks(source))
     out = split_article(markdown)
     losses: list[str] = []
 
@@ -146,11 +143,7 @@ def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str
         if is_empty_anchor(node):
             node.decompose()
 
-    def code_text(match: re.Match) -> str:
-        n = int(match.group(1))
-        return blocks[n].text if match.group(0)[0] == BLOCK_MARK else spans[n]
-
-    expected = _facts(tree, code_text)
+    expected = _facts(tree, lambda placeholder: code_of(placeholder.group(0), blocks, spans))
     expected.links = [clean_url(h, active) for h in expected.links if h and is_safe(h) and not h.startswith("#")]
     sources = (image_source(img.attributes) for img in tree.css("img"))
     expected.images = [clean_url(s, active) if not s.startswith("data:") else s for s in sources
