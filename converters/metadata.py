@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sys
 from typing import Any
 
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from .lazyre import lazy_compile
+from .rules import read_toml
 
 try:  # libyaml's C dumper when PyYAML has it
     from yaml import CSafeDumper as _Dumper
@@ -64,17 +64,11 @@ def parse_front_matter(text: str | None, notes: list[str], syntax: str = "yaml")
 
 
 def _parse_toml(text: str, notes: list[str]) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        return read_toml(text)
+    except ValueError as exc:
         notes.append(f"front matter is not valid TOML ({exc}); recovered line by line")
         return _recover(text.replace(" = ", ": "))
-    return data
 
 
 def _unquote(value: str) -> str:

@@ -61,9 +61,8 @@ class ActiveRules(NamedTuple):
     unwrap: tuple[str, ...]
     companies: tuple[str, ...]
     redirects: tuple[Redirect, ...]
-    strip_params: tuple[str, ...]
     keep_params: frozenset[str]
-    # strip_params sorted by kind, for `strips`, which runs for every query parameter:
+    # The sites' strip_params sorted by kind, for `strips`, which runs for every query parameter:
     strip_names: frozenset[str] = frozenset()  # plain names
     strip_prefixes: tuple[str, ...] = ()  # "utm_*"
     strip_globs: tuple[str, ...] = ()  # any other glob
@@ -123,9 +122,8 @@ def _merge(chosen: tuple[SiteRule, ...]) -> ActiveRules:
                 seen.setdefault(item, None)
         return tuple(seen)
 
-    strip = union("strip_params")
     names, prefixes, globs = set(), [], []
-    for pattern in strip:
+    for pattern in union("strip_params"):
         if not _is_glob(pattern):
             names.add(pattern)
         elif pattern.endswith("*") and not _is_glob(pattern[:-1]):
@@ -138,7 +136,6 @@ def _merge(chosen: tuple[SiteRule, ...]) -> ActiveRules:
         unwrap=union("unwrap"),
         companies=union("companies"),
         redirects=union("redirects"),
-        strip_params=strip,
         keep_params=frozenset(union("keep_params")),
         strip_names=frozenset(names),
         strip_prefixes=tuple(prefixes),
@@ -171,16 +168,23 @@ def _site_from_table(table: Mapping[str, Any], source: str) -> SiteRule:
     return SiteRule(source=source, **values)
 
 
-def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
-    """Parse the TOML text of a rules file into a RuleSet."""
+def read_toml(text: str) -> dict[str, Any]:
+    """TOML text to a dict (tomllib, or tomli before Python 3.11), loaded on first use.
+    Raises ValueError (tomllib's TOMLDecodeError) for invalid TOML. Rules files use it, and
+    TOML front matter (metadata.py)."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
 
+    return tomllib.loads(text)
+
+
+def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
+    """Parse the TOML text of a rules file into a RuleSet."""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = read_toml(text)
+    except ValueError as exc:
         raise ConversionError(f"{source}: not valid TOML ({exc})") from None
     sites = data.get("site", [])
     if not isinstance(sites, list):
