@@ -253,7 +253,8 @@ def rules(rules_file: Path | None = typer.Option(None, "--rules", help=RULES_HEL
     for site in (options.rules or default_rules()).sites:
         applies = "every article" if site.always else ", ".join([*site.names, *site.hosts])
         table.add_row(
-            site.name, applies, ", ".join(site.drop), ", ".join([*site.unwrap, *site.companies]),
+            site.name, applies, ", ".join([*site.drop, *(f"in code: .{name}" for name in site.code_chrome)]),
+            ", ".join([*site.unwrap, *site.companies]),
             ", ".join(f"{r.host}{r.path}?{r.param}=" for r in site.redirects), ", ".join(site.strip_params), site.source,
         )
     Console(no_color="NO_COLOR" in os.environ).print(table)

@@ -10,6 +10,7 @@ a fenced block or code span with the right fence length and the language kept.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Callable
@@ -32,10 +33,6 @@ _BR = lazy_compile(r"<br\s*/?>\n?", re.I)
 _FORMAT_TAG = lazy_compile(
     r"</?(?:span|code|b|i|em|strong|s|u|font|a|p|div|section|small|sub|sup|mark|del|ins)\b[^<>]*>", re.I
 )
-_CHROME = lazy_compile(
-    r'<(span|div|button)\b[^>]*class="[^"]*\b(?:copy-code-btn|code-block-extension-header)\b[^"]*"[^>]*>.*?</\1>',
-    re.S | re.I,
-)
 _LANG_PATTERNS = (
     lazy_compile(r'\blang(?:uage)?-([A-Za-z0-9_+#.-]+)'),
     lazy_compile(r'\b(?:data-)?lang(?:uage)?\s*=\s*["\']?([A-Za-z0-9_+#.-]+)', re.I),
@@ -55,10 +52,21 @@ def code_of(placeholder: str, blocks: list[CodeBlock], spans: list[str]) -> str:
     return spans[number] if placeholder[0] == INLINE_MARK else blocks[number].text
 
 
-def author_code(raw: str) -> str:
-    """The code as the author wrote it, from the raw HTML inside `<pre>` or `<code>`."""
-    text = _FORMAT_TAG.sub("", _BR.sub("\n", _CHROME.sub("", raw)))
-    return html.unescape(text)
+@functools.lru_cache(maxsize=8)
+def _chrome_pattern(classes: tuple[str, ...]) -> re.Pattern | None:
+    """Buttons and headers with one of `classes` (site rules' code_chrome), with their text."""
+    if not classes:
+        return None
+    names = "|".join(re.escape(name) for name in classes)
+    return re.compile(f'<(span|div|button)\\b[^>]*class="[^"]*\\b(?:{names})\\b[^"]*"[^>]*>.*?</\\1>', re.S | re.I)
+
+
+def author_code(raw: str, chrome: re.Pattern | None = None) -> str:
+    """The code as the author wrote it, from the raw HTML inside `<pre>` or `<code>`,
+    without the `chrome` a highlighter added (see _chrome_pattern)."""
+    if chrome is not None:
+        raw = chrome.sub("", raw)
+    return html.unescape(_FORMAT_TAG.sub("", _BR.sub("\n", raw)))
 
 
 def language_of(attrs: str) -> str:
@@ -70,20 +78,22 @@ def language_of(attrs: str) -> str:
     return ""
 
 
-def extract_code(body: str) -> tuple[str, list[CodeBlock], list[str]]:
-    """Replace code in raw HTML by placeholders.
+def extract_code(body: str, chrome_classes: tuple[str, ...] = ()) -> tuple[str, list[CodeBlock], list[str]]:
+    """Replace code in raw HTML by placeholders; elements with one of `chrome_classes`
+    (the site rules' code_chrome: copy buttons and the like) are dropped from the code.
 
     Returns the HTML with placeholders, the code blocks, and the inline code strings.
     A block placeholder is its own paragraph; an inline one stays in the running text.
     """
     blocks: list[CodeBlock] = []
     spans: list[str] = []
+    chrome = _chrome_pattern(chrome_classes)
 
     def take_block(match: re.Match) -> str:
         attrs, inner = match.group(1), match.group(2)
         inner_code = _CODE.match(inner.strip())
         language = language_of(attrs) or (language_of(inner_code.group(2)) if inner_code else "")
-        text = author_code(inner)
+        text = author_code(inner, chrome)
         if text.startswith("\n"):  # HTML drops one newline right after <pre>
             text = text[1:]
         blocks.append(CodeBlock(text.rstrip("\n"), language))
@@ -91,7 +101,7 @@ def extract_code(body: str) -> tuple[str, list[CodeBlock], list[str]]:
 
     def take_span(match: re.Match) -> str:
         # A <pre> inside <code> (broken markup) was already taken out: put its text back.
-        text = _BLOCK_PLACEHOLDER.sub(lambda m: blocks[int(m.group(1) or m.group(2))].text, author_code(match.group(3)))
+        text = _BLOCK_PLACEHOLDER.sub(lambda m: blocks[int(m.group(1) or m.group(2))].text, author_code(match.group(3), chrome))
         spans.append(text)
         return f"{INLINE_MARK}{len(spans) - 1}{INLINE_MARK}"
 

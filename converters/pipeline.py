@@ -102,7 +102,7 @@ def _convert(text: str, options: Options) -> Conversion:
 
     if _is_html(raw.body):
         rules = options.rules or default_rules()
-        html, blocks, spans = extract_code(raw.body)
+        html, blocks, spans = extract_code(raw.body, rules.code_chrome())
         cleaned = clean_html(html, rules, site_labels(metadata), options.company_links)
         body = tree_to_markdown(cleaned.root, blocks, spans)
         report.sites = cleaned.sites

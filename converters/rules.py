@@ -17,7 +17,7 @@ from .errors import ConversionError
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.toml")
 
-_LIST_FIELDS = ("names", "hosts", "drop", "unwrap", "companies", "strip_params", "keep_params")
+_LIST_FIELDS = ("names", "hosts", "drop", "unwrap", "companies", "strip_params", "keep_params", "code_chrome")
 
 
 class Redirect(NamedTuple):
@@ -44,6 +44,7 @@ class SiteRule(NamedTuple):
     redirects: tuple[Redirect, ...] = ()
     strip_params: tuple[str, ...] = ()
     keep_params: tuple[str, ...] = ()
+    code_chrome: tuple[str, ...] = ()  # class names removed from inside code blocks
     source: str = "built-in"
 
     def applies_to(self, labels: set[str], hosts: set[str]) -> bool:
@@ -105,6 +106,11 @@ class RuleSet:
         if active is None:
             active = self._merged[chosen] = _merge(chosen)
         return active
+
+    def code_chrome(self) -> tuple[str, ...]:
+        """The class names removed from inside code blocks: every entry's, since code is
+        taken out of the HTML before the article's site is known."""
+        return tuple(dict.fromkeys(name for site in self.sites for name in site.code_chrome))
 
     def merged_with(self, other: RuleSet) -> RuleSet:
         """This rule set with `other`'s entries added; same-named entries are replaced."""

@@ -128,7 +128,7 @@ def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str
     if src_date is not None and (out_date is None or format_date(src_date, []) != format_date(out_date, [])):
         losses.append(f"date changed: {src_meta.get('date')!r} -> {out_meta.get('date')!r}")
 
-    html, blocks, spans = extract_code(src.body)
+    html, blocks, spans = extract_code(src.body, rules.code_chrome())
     tree = LexborHTMLParser(html).body
     if tree is None:
         return losses

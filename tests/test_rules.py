@@ -102,6 +102,13 @@ def test_redirects_unwrapped_and_tracking_stripped(href, expected):
     assert result.body == f"[link]({expected})\n"
 
 
+def test_code_chrome_comes_from_the_rules():
+    page = '---\ntitle: t\n---\n<pre><code>x = 1<span class="hl-copy">复制</span></code></pre>'
+    assert "复制" in convert(page).body
+    rules = default_rules().merged_with(parse_rules('[[site]]\nname = "hl"\ncode_chrome = ["hl-copy"]\n', "hl.toml"))
+    assert convert(page, Options(rules=rules)).body == "```\nx = 1\n```\n"
+
+
 def test_juejin_code_keeps_language_and_loses_the_copy_button():
     source = (CORPUS / "mixed" / "009.txt").read_text("utf-8")
     assert 'class="copy-code-btn"' in source and 'class="hljs language-js copyable"' in source
