@@ -548,6 +548,21 @@ def _resolve_breaks(text: str) -> str:
     return "\n".join(lines)
 
 
+_reader = None
+
+
+def markdown_parser():
+    """The CommonMark (+ GFM tables, strikethrough) parser that reads Markdown back: to tell
+    an already converted body from HTML (pipeline.py), and for verification. markdown-it-py
+    is loaded on first use."""
+    global _reader
+    if _reader is None:
+        from markdown_it import MarkdownIt
+
+        _reader = MarkdownIt("commonmark").enable("table").enable("strikethrough")
+    return _reader
+
+
 def normalise_markdown(text: str) -> str:
     """Layout clean-up for a body that is already Markdown (e.g. feed2md's own output)."""
     return _final_layout(_TRAILING_SPACE.sub("", text.replace("\r\n", "\n")), converted=False)

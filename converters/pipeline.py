@@ -12,7 +12,7 @@ from .clean import clean_html, site_labels
 from .code import extract_code
 from .errors import ConversionError
 from .lazyre import lazy_compile
-from .markdown import normalise_markdown, tree_to_markdown
+from .markdown import markdown_parser, normalise_markdown, tree_to_markdown
 from .markers import OPEN, strip_marks
 from .metadata import dump_front_matter, normalise, parse_front_matter
 from .options import Options
@@ -67,8 +67,6 @@ def _is_html(body: str) -> bool:
         return False
     if _OPENS_WITH_TAG.match(body):
         return True
-    from .verify import markdown_parser
-
     for token in markdown_parser().parse(body):
         for t in (token, *(token.children or ())):
             if t.type == "html_block" or (t.type == "html_inline" and not _OWN_TAGS.match(t.content)):

@@ -19,6 +19,7 @@ from .article import split_article
 from .clean import active_rules, image_source, is_empty_anchor, remove_chrome, site_labels
 from .code import PLACEHOLDER, code_of, extract_code
 from .lazyre import lazy_compile
+from .markdown import markdown_parser
 from .markers import strip_marks
 from .metadata import format_date, normalise, parse_date, parse_front_matter
 from .rules import RuleSet, default_rules
@@ -28,17 +29,6 @@ _BLOCKS = "p, div, li, h1, h2, h3, h4, h5, h6, blockquote, pre, td, th, tr, br, 
 _SEP = "\x1f"
 _SPACE = lazy_compile(r"\s+")
 _PLACEHOLDER = lazy_compile(PLACEHOLDER)
-_md = None
-
-
-def markdown_parser():
-    """The CommonMark (+ GFM tables, strikethrough) parser used to read Markdown back."""
-    global _md
-    if _md is None:
-        from markdown_it import MarkdownIt
-
-        _md = MarkdownIt("commonmark").enable("table").enable("strikethrough")
-    return _md
 
 
 @dataclass
