@@ -9,10 +9,12 @@ Which selectors and parameters count as noise is data (`rules.toml`), not code.
 from __future__ import annotations
 
 import html
+import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .errors import ConversionError
+from .images import image_source, unwrap_proxy
 from .lazyre import lazy_compile
 from .options import CompanyLinks
 from .rules import ActiveRules, RuleSet
@@ -30,10 +32,16 @@ class CleanResult:
         self.links_changed = 0
         self.unsafe_removed = 0
         self.media_linked = 0
+        self.hidden_removed = 0
+        self.proxies_unwrapped = 0
+        self.insecure_images: list[str] = []  # http:// pictures found behind a proxy
+        self.source_link = ""  # the article's own address, from a hidden "original" link
 
 
 LAYOUT_TABLE = "data-feed2md-layout"  # set on tables used for layout; the writer reads them as blocks
-_LAZY_SRC = ("data-src", "data-original", "data-actualsrc", "data-original-src", "data-lazy-src")
+# What a browser does not show: the `hidden` attribute, and inline display:none /
+# visibility:hidden (style sheets are not read; inline styles are what scraped pages carry).
+_HIDING_STYLE = lazy_compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\s*(?:!important\s*)?(?:;|$)", re.I)
 _MEDIA = "iframe, video, audio, embed[src], object[data]"
 MEDIA_WITH_FALLBACK = ("video", "audio")  # their content is shown where the player is not
 _SPACE = lazy_compile(r"\s+")
@@ -80,11 +88,35 @@ def remove_chrome(root, active: ActiveRules) -> None:
         node.unwrap()
 
 
-def clean_html(body: str, rules: RuleSet, labels: list[str], company_links: CompanyLinks = CompanyLinks.TEXT) -> CleanResult:
+def remove_hidden(root, active: ActiveRules, result: CleanResult | None = None) -> None:
+    """Remove what a browser would not show. A hidden link the rules name as the article's
+    own source (`source_link`, e.g. 知乎's 查看知乎原文) is kept as the source address."""
+    if active.source_link and result is not None:
+        for node in _select(root, active.source_link):
+            href = (node.attributes.get("href") or "").strip()
+            if href and is_safe(href) and not result.source_link:
+                result.source_link = clean_url(href, active)
+            node.decompose()
+    for node in root.css("[hidden], [style]"):
+        attrs = node.attributes
+        if "hidden" in attrs or _HIDING_STYLE.search(attrs.get("style") or ""):
+            if result is not None:
+                result.hidden_removed += 1
+            node.decompose()
+
+
+def clean_html(
+    body: str,
+    rules: RuleSet,
+    labels: list[str],
+    company_links: CompanyLinks = CompanyLinks.TEXT,
+    *,
+    keep_proxies: bool = False,
+) -> CleanResult:
     """Clean one article body (an HTML fragment) under the site rules that apply to it.
 
     `labels` are the article's author and categories (see site_labels), used to recognise
-    its site.
+    its site. `keep_proxies`: leave proxied addresses as written (else they are unwrapped).
     """
     root = LexborHTMLParser(body).body
     if root is None:
@@ -92,6 +124,7 @@ def clean_html(body: str, rules: RuleSet, labels: list[str], company_links: Comp
     active = active_rules(body, rules, labels)
     result = CleanResult(root, sites=active.sites)
     remove_chrome(root, active)
+    remove_hidden(root, active, result)
     for node in _select(root, active.companies):
         _company(node, active, company_links, result)
     for table in root.css("table table"):  # a table inside a table: the outer one is layout
@@ -101,9 +134,9 @@ def clean_html(body: str, rules: RuleSet, labels: list[str], company_links: Comp
         if outer is not None:
             outer.attrs[LAYOUT_TABLE] = ""
     for node in root.css("a[href]"):
-        _link(node, active, result)
+        _link(node, active, result, keep_proxies)
     for node in root.css("img"):
-        _image(node, active, result)
+        _image(node, active, result, keep_proxies)
     for node in root.css(_MEDIA):
         _media(node, active, result)
 
@@ -131,7 +164,24 @@ def _company(node, active: ActiveRules, mode: CompanyLinks, result: CleanResult)
     node.unwrap()
 
 
-def _link(node, active: ActiveRules, result: CleanResult) -> None:
+def real_url(
+    url: str, active: ActiveRules, *, image: bool, keep_proxies: bool = False, result: CleanResult | None = None
+) -> str:
+    """clean_url, after taking off the proxies around the address (unless kept)."""
+    url = url.strip()
+    if url.startswith("//"):
+        url = "https:" + url
+    if not keep_proxies and "//" in url[8:]:
+        inner = unwrap_proxy(url, image=image)
+        if inner != url and result is not None:
+            result.proxies_unwrapped += 1
+            if image and inner[:7].lower() == "http://":
+                result.insecure_images.append(inner)  # kept as http: no guessing of https
+        url = inner
+    return clean_url(url, active)
+
+
+def _link(node, active: ActiveRules, result: CleanResult, keep_proxies: bool = False) -> None:
     href = node.attributes.get("href") or ""
     if not is_safe(href):
         result.unsafe_removed += 1
@@ -140,7 +190,7 @@ def _link(node, active: ActiveRules, result: CleanResult) -> None:
     if is_empty_anchor(node):
         node.decompose()  # an empty anchor shows nothing; its Markdown would be `[](url)`
         return
-    cleaned = clean_url(href, active)
+    cleaned = real_url(href, active, image=False, keep_proxies=keep_proxies, result=result)
     if not is_safe(cleaned):  # defence in depth: whatever cleaning made of it
         result.unsafe_removed += 1
         node.unwrap()
@@ -154,21 +204,9 @@ def _link(node, active: ActiveRules, result: CleanResult) -> None:
         del attrs["title"]  # a tooltip, not article text; html2text would quote it unsafely
 
 
-def image_source(attrs: dict) -> str:
-    """The picture an <img> shows: lazy-loading pages keep it in `data-src` and friends
-    behind a placeholder `src`; a srcset's first candidate will do when nothing else does."""
-    src = attrs.get("src") or ""
-    if not src.strip() or src.startswith(("data:image/gif", "data:image/svg")):
-        src = next((attrs[k] for k in _LAZY_SRC if attrs.get(k)), src)
-        srcset = attrs.get("srcset") or attrs.get("data-srcset") or ""
-        if not src.strip() and srcset.strip():
-            src = srcset.strip().split(",")[0].split()[0]
-    return src
-
-
-def _image(node, active: ActiveRules, result: CleanResult) -> None:
+def _image(node, active: ActiveRules, result: CleanResult, keep_proxies: bool = False) -> None:
     attrs = node.attributes
-    src = image_source(attrs)
+    src = image_source(attrs, active.lazy_src)
     if not src.strip() or not is_safe(src, image=True):
         if src.strip():
             result.unsafe_removed += 1
@@ -176,7 +214,7 @@ def _image(node, active: ActiveRules, result: CleanResult) -> None:
         node.replace_with(alt) if alt else node.decompose()
         return
     alt = _SPACE.sub(" ", attrs.get("alt") or "").strip()
-    cleaned = src if src.startswith("data:") else clean_url(src, active)
+    cleaned = src if src.startswith("data:") else real_url(src, active, image=True, keep_proxies=keep_proxies, result=result)
     if not is_safe(cleaned, image=True):
         result.unsafe_removed += 1
         node.replace_with(alt) if alt else node.decompose()

@@ -21,8 +21,9 @@ from selectolax.lexbor import LexborNode
 from .clean import LAYOUT_TABLE
 from .code import PLACEHOLDER, CodeBlock, code_of, code_span, fenced
 from .emphasis import resolve_emphasis
+from .escape import CONTAINER_PREFIX, escape_text, resolve_line_starts, resolve_marks
 from .lazyre import lazy_compile
-from .markers import BLOCK_MARK, BREAK_MARK, CLOSE, IDEOGRAPHIC_SPACE, INLINE_MARK, LINE_MARK, OPEN
+from .markers import BLOCK_MARK, BREAK_MARK, CLOSE, IDEOGRAPHIC_SPACE, INLINE_MARK, OPEN
 
 # Emphasis, and superscripts/subscripts: as text `10<sup>9</sup>` would read 109, so they are
 # paired and written like emphasis, as generated tags (emphasis.py).
@@ -71,30 +72,7 @@ def _drop_cjk_breaks(text: str) -> str:
     return _WIDE_BREAK.sub(replace, text)
 
 
-# What CommonMark (and GFM's ~) could read as syntax, and nothing more: `_` only where it can
-# flank (not inside a word), `\` only before ASCII punctuation, `<` only before a tag-like
-# character, `&` only before an entity-like name; at the end of a text run what follows is
-# unknown, so those escape there too.
-_INLINE_SPECIAL = lazy_compile(
-    r"[`*\[\]~]|_(?!\w)|(?<!\w)_|\\(?=[!-/:-@\[-`{-~]|$)|<(?=[A-Za-z/!?]|$)|&(?=#?[A-Za-z0-9]+;)"
-)
 _DESTINATION_ESCAPE = lazy_compile(r"[()]")  # the rest is percent-encoded by urls.clean_url
-_MAYBE_SPECIAL = lazy_compile(r"[`*\[\]~_\\<&]")
-_LINE_START = lazy_compile(r"^(\s*)(?:(#{1,6}(?=\s|$)|[-+](?=\s|-|$)|[>=])|(\d{1,9})([.)])(?=\s|$))")
-
-
-def _escape(text: str, in_table: bool) -> str:
-    if _MAYBE_SPECIAL.search(text):  # most text has none: skip the slower pattern
-        text = _INLINE_SPECIAL.sub(r"\\\g<0>", text)
-    if in_table:
-        text = text.replace("|", "\\|")
-    # Block syntax only matters where the text ends up at the start of a line; mark it here,
-    # decide once the line is known (see _resolve_line_starts).
-    match = _LINE_START.match(text)
-    if match:
-        pos = match.start(2) if match.group(2) else match.start(4)  # before `#`, or `1`'s `.`
-        text = text[:pos] + LINE_MARK + text[pos:]
-    return text
 
 
 class _Writer(html2text.HTML2Text):
@@ -202,7 +180,7 @@ class _Writer(html2text.HTML2Text):
         # Written here rather than by html2text so that the alt text is escaped like any text
         # (html2text lets `<tag>` and `&lt;` through into the image description).
         self._before_inline()
-        alt = _escape(alt, self.table_depth > 0)
+        alt = escape_text(alt, in_brackets=True)
         destination = _DESTINATION_ESCAPE.sub(r"\\\g<0>", src)
         self.o(f"![{alt}]({destination})")
 
@@ -278,7 +256,7 @@ class _Writer(html2text.HTML2Text):
             data = data.replace("\u3000", IDEOGRAPHIC_SPACE)
         # html2text's own "space after emphasis" logic adds spaces before CJK: switch it off.
         self.stressed = self.preceding_stressed = False
-        super().handle_data(_escape(data, self.table_depth > 0), entity_char=True)
+        super().handle_data(escape_text(data, in_brackets=any(self.astack)), entity_char=True)
 
     def _cjk_line_breaks(self, data: str) -> str:
         """A line break next to CJK text is no word space (CSS Text 3 segment breaks). Inside
@@ -337,7 +315,7 @@ def _replay(tree: LexborNode, writer: _Writer) -> None:
     node = tree.child
     depth = 0
     while node is not None:
-        tag = node.tag
+        tag = node.tag or ""  # None for a processing instruction (`<?php …?>`): skipped
         if tag == "-text":
             run = [node.text_content]
             while node.next is not None and node.next.tag == "-text":
@@ -374,8 +352,8 @@ def tree_to_markdown(tree: LexborNode | None, blocks: list[CodeBlock], spans: li
         text = _substitute_code_spans(text, blocks, spans)
     if blocks:
         text = _BLOCK_PLACEHOLDER.sub(lambda m: "\n" + fenced(blocks[int(m.group(2))], m.group(1)) + "\n", text)
-    text = resolve_emphasis(text)
-    text = _resolve_line_starts(text)
+    text = resolve_marks(resolve_emphasis(text))
+    text = resolve_line_starts(text)
     text = _resolve_breaks(text).replace(IDEOGRAPHIC_SPACE, "\u3000")
     return _final_layout(text)
 
@@ -429,10 +407,8 @@ def _layout(text: str) -> str:
     return _tidy_tables(_TRAILING_SPACE.sub("", text))
 
 
-# What opens a line before its text: quote marks, list markers, indentation.
-_CONTAINER_PREFIX = r"(?:[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t]))[ \t]*)*[ \t]*"
 # A <br> with nothing before it on its line breaks nothing, and would open an HTML block.
-_LEADING_BR = lazy_compile(f"^({_CONTAINER_PREFIX})(?:<br>[ \\t]*)+", re.M)
+_LEADING_BR = lazy_compile(f"^({CONTAINER_PREFIX})(?:<br>[ \\t]*)+", re.M)
 
 
 _DELIMITER_ROW = lazy_compile(r"^([ \t>]*)---(?:\|---)*$")
@@ -517,15 +493,6 @@ def _final_layout(text: str, converted: bool = True) -> str:
     while out and not out[-1]:
         out.pop()
     return "\n".join(out) + "\n" if out else ""
-
-
-_LINE_MARK_AT_START = lazy_compile(f"^({_CONTAINER_PREFIX}\\d{{0,9}}){LINE_MARK}", re.M)
-
-
-def _resolve_line_starts(text: str) -> str:
-    if LINE_MARK not in text:
-        return text
-    return _LINE_MARK_AT_START.sub(lambda m: m.group(1) + "\\", text).replace(LINE_MARK, "")
 
 
 _NEW_BLOCK = lazy_compile(f"^[ \\t>]*(?:[-*+] |\\d{{1,9}}[.)] |#{{1,6}} |```|{BLOCK_MARK}|$)")

@@ -13,9 +13,11 @@ BREAK_MARK = "\ufdd3"  # a hard line break, kept only where a line follows in th
 OPEN = {"strong": "\ufdd4", "em": "\ufdd5", "del": "\ufdd6", "sup": "\ufddb", "sub": "\ufddc"}  # emphasis opens here (emphasis.py)
 CLOSE = {"strong": "\ufdd7", "em": "\ufdd8", "del": "\ufdd9", "sup": "\ufddd", "sub": "\ufdde"}  # and closes here
 IDEOGRAPHIC_SPACE = "\ufdda"  # stands for U+3000, which html2text would fold into a plain space
+TILDE_MARK = "\ufddf"  # a text `~`, escaped only where another could pair with it (escape.py)
+BRACKET_MARK = "\ufde0"  # a text `]` ending a run: escaped only if `(`, `[` or `:` follows it
 
 ALL_MARKS = (
-    BLOCK_MARK + INLINE_MARK + LINE_MARK + BREAK_MARK + "".join(OPEN.values()) + "".join(CLOSE.values()) + IDEOGRAPHIC_SPACE
+    BLOCK_MARK + INLINE_MARK + LINE_MARK + BREAK_MARK + "".join(OPEN.values()) + "".join(CLOSE.values()) + IDEOGRAPHIC_SPACE + TILDE_MARK + BRACKET_MARK
 )
 
 

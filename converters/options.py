@@ -25,6 +25,7 @@ class Options(NamedTuple):
 
     company_links: CompanyLinks = CompanyLinks.TEXT
     rules: RuleSet | None = None  # None: the built-in rules
+    keep_proxies: bool = False  # leave proxied image and link addresses as written
 
     def fingerprint(self) -> str:
         """A stable string that changes whenever the options would change the output.
@@ -36,4 +37,4 @@ class Options(NamedTuple):
             rules = "built-in:" + DEFAULT_RULES_PATH.read_text("utf-8")
         else:
             rules = repr(self.rules)
-        return f"{self.company_links.value}|{rules}"
+        return f"{self.company_links.value}|{int(self.keep_proxies)}|{rules}"

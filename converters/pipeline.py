@@ -32,6 +32,8 @@ class Report:
         self.links_changed = 0
         self.unsafe_removed = 0
         self.media_linked = 0
+        self.hidden_removed = 0
+        self.proxies_unwrapped = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
@@ -96,20 +98,26 @@ def _convert(text: str, options: Options) -> Conversion:
     if not raw.closed:
         report.warnings.append("front matter has no closing '---'; it ends at the first line that is not YAML")
     meta = parse_front_matter(raw.front_matter, report.warnings, raw.syntax)
-    metadata = normalise(meta, report.changes)
+    metadata = normalise(meta, report.changes, report.warnings)
 
     if _is_html(raw.body):
         rules = options.rules or default_rules()
         html, blocks, spans = extract_code(raw.body, rules.code_chrome())
-        cleaned = clean_html(html, rules, site_labels(metadata), options.company_links)
+        cleaned = clean_html(html, rules, site_labels(metadata), options.company_links, keep_proxies=options.keep_proxies)
         body = tree_to_markdown(cleaned.root, blocks, spans)
         report.sites = cleaned.sites
         report.company_links_removed = cleaned.company_links_removed
         report.links_changed = cleaned.links_changed
         report.unsafe_removed = cleaned.unsafe_removed
         report.media_linked = cleaned.media_linked
+        report.hidden_removed = cleaned.hidden_removed
+        report.proxies_unwrapped = cleaned.proxies_unwrapped
+        for url in cleaned.insecure_images:
+            report.warnings.append(f"image behind a proxy is plain http (kept as http): {url}")
         if cleaned.companies:
             metadata["companies"] = list(cleaned.companies.values())
+        if cleaned.source_link and not any(k in metadata for k in ("source", "link")):
+            metadata["source"] = cleaned.source_link
     else:
         report.body_kind = "markdown"
         body = normalise_markdown(raw.body)

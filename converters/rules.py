@@ -17,18 +17,30 @@ from .errors import ConversionError
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.toml")
 
-_LIST_FIELDS = ("names", "hosts", "drop", "unwrap", "companies", "strip_params", "keep_params", "code_chrome")
+_LIST_FIELDS = ("names", "hosts", "drop", "unwrap", "companies", "strip_params", "keep_params", "code_chrome", "lazy_src", "source_link")
+
+
+REDIRECT_ENCODINGS = ("", "base64", "base64-reversed", "url-twice")
 
 
 class Redirect(NamedTuple):
-    """A link wrapper whose real destination is carried in one query parameter."""
+    """A link wrapper whose real destination is carried in one query parameter.
 
-    host: str
+    `encoding` says how the parameter holds it: as written (or percent-encoded once more),
+    `base64`, `base64-reversed` (the string reversed, then base64), `url-twice`. With `inner`,
+    the decoded value is itself a query string and the destination is its `inner` parameter.
+    """
+
+    host: str  # this host and its subdomains
     param: str
     path: str = ""  # empty: any path on that host
+    encoding: str = ""
+    inner: str = ""
 
     def matches(self, host: str, path: str) -> bool:
-        return host == self.host and (not self.path or path.rstrip("/") == self.path.rstrip("/"))
+        if host != self.host and not host.endswith("." + self.host):
+            return False
+        return not self.path or path.rstrip("/") == self.path.rstrip("/")
 
 
 class SiteRule(NamedTuple):
@@ -45,6 +57,8 @@ class SiteRule(NamedTuple):
     strip_params: tuple[str, ...] = ()
     keep_params: tuple[str, ...] = ()
     code_chrome: tuple[str, ...] = ()  # class names removed from inside code blocks
+    lazy_src: tuple[str, ...] = ()  # <img> attributes that hold the real picture (lazy loading)
+    source_link: tuple[str, ...] = ()  # CSS selectors of hidden links to the article's own source
     source: str = "built-in"
 
     def applies_to(self, labels: set[str], hosts: set[str]) -> bool:
@@ -63,6 +77,8 @@ class ActiveRules(NamedTuple):
     companies: tuple[str, ...]
     redirects: tuple[Redirect, ...]
     keep_params: frozenset[str]
+    lazy_src: tuple[str, ...] = ()  # <img> attributes holding the real picture, in order
+    source_link: tuple[str, ...] = ()
     # The sites' strip_params sorted by kind, for `strips`, which runs for every query parameter:
     strip_names: frozenset[str] = frozenset()  # plain names
     strip_prefixes: tuple[str, ...] = ()  # "utm_*"
@@ -143,6 +159,8 @@ def _merge(chosen: tuple[SiteRule, ...]) -> ActiveRules:
         companies=union("companies"),
         redirects=union("redirects"),
         keep_params=frozenset(union("keep_params")),
+        lazy_src=union("lazy_src"),
+        source_link=union("source_link"),
         strip_names=frozenset(names),
         strip_prefixes=tuple(prefixes),
         strip_globs=tuple(globs),
@@ -169,7 +187,17 @@ def _site_from_table(table: Mapping[str, Any], source: str) -> SiteRule:
     for entry in table.get("redirects", []):
         if not isinstance(entry, dict) or not {"host", "param"} <= set(entry):
             raise ConversionError(f"{source}: site {values['name']!r}: each redirect needs host and param")
-        redirects.append(Redirect(host=entry["host"].lower(), param=entry["param"], path=entry.get("path", "")))
+        unknown = set(entry) - set(Redirect._fields)
+        if unknown:
+            raise ConversionError(f"{source}: site {values['name']!r}: redirect has unknown keys: {', '.join(sorted(unknown))}")
+        if not all(isinstance(v, str) for v in entry.values()):
+            raise ConversionError(f"{source}: site {values['name']!r}: redirect values must be strings")
+        if entry.get("encoding", "") not in REDIRECT_ENCODINGS:
+            raise ConversionError(
+                f"{source}: site {values['name']!r}: redirect encoding {entry['encoding']!r} is not one of "
+                + ", ".join(repr(e) for e in REDIRECT_ENCODINGS if e)
+            )
+        redirects.append(Redirect(**{**entry, "host": entry["host"].lower()}))
     values["redirects"] = tuple(redirects)
     return SiteRule(source=source, **values)
 

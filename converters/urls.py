@@ -10,7 +10,7 @@ import html
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from .lazyre import lazy_compile
-from .rules import ActiveRules
+from .rules import ActiveRules, Redirect
 
 # Characters a browser ignores inside a scheme, used to hide `javascript:` from naive filters.
 _SCHEME_NOISE = lazy_compile(r"[\x00-\x20\x7f]+")
@@ -35,16 +35,39 @@ def is_safe(url: str, *, image: bool = False) -> bool:
     return scheme in _SAFE_SCHEMES
 
 
+def _decode(value: str, redirect: Redirect) -> str:
+    """The destination a redirect parameter carries, decoded as its rule says; '' if it won't."""
+    encoding = redirect.encoding
+    if encoding.startswith("base64"):
+        import base64
+        import binascii
+
+        text = value[::-1] if encoding == "base64-reversed" else value
+        text = text.replace("-", "+").replace("_", "/")
+        try:
+            value = base64.b64decode(text + "=" * (-len(text) % 4)).decode("utf-8")
+        except (binascii.Error, ValueError):
+            return ""
+    elif encoding == "url-twice":
+        value = unquote(value)
+    if redirect.inner:
+        value = next((v for k, v in parse_qsl(value.lstrip("?"), keep_blank_values=True) if k == redirect.inner), "")
+    if "%3A" in value[:12].upper():  # still percent-encoded once more
+        value = unquote(value)
+    return value
+
+
 def _unwrap_redirect(url: str, rules: ActiveRules, depth: int = 0) -> str:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return url
     for redirect in rules.redirects:
         if redirect.matches(host, parts.path):
             for key, value in parse_qsl(parts.query, keep_blank_values=True):
                 if key == redirect.param and value:
-                    target = value
-                    if "%3A" in target[:12].upper():  # still percent-encoded once more
-                        target = unquote(target)
+                    target = _decode(value, redirect)
                     # The target may be anything, `javascript:` too: callers check is_safe after.
                     if depth < 3 and _SCHEME.match(target.strip()):
                         return _unwrap_redirect(target.strip(), rules, depth + 1)

@@ -16,12 +16,13 @@ from urllib.parse import unquote
 from selectolax.lexbor import LexborHTMLParser
 
 from .article import split_article
-from .clean import active_rules, image_source, is_empty_anchor, remove_chrome, site_labels
+from .clean import active_rules, is_empty_anchor, real_url, remove_chrome, remove_hidden, site_labels
+from .images import image_source
 from .code import PLACEHOLDER, code_of, extract_code
 from .lazyre import lazy_compile
 from .markdown import markdown_parser
 from .markers import strip_marks
-from .metadata import format_date, normalise, parse_date, parse_front_matter
+from .metadata import DATE_KEYS, format_date, normalise, parse_date, parse_front_matter, show
 from .rules import RuleSet, default_rules
 from .urls import clean_url, is_safe
 
@@ -112,11 +113,17 @@ def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str
 
     src_meta = parse_front_matter(src.front_matter, [], src.syntax)
     out_meta = parse_front_matter(out.front_matter, [], out.syntax)
-    if str(src_meta.get("title") or "").split() != str(out_meta.get("title") or "").split():
-        losses.append(f"title changed: {_quote(str(src_meta.get('title') or ''))} -> {_quote(str(out_meta.get('title') or ''))}")
+    want = normalise(src_meta, [], [])  # what the front matter should say
+    if str(want.get("title") or "").split() != str(out_meta.get("title") or "").split():
+        losses.append(f"title changed: {_quote(str(want.get('title') or ''))} -> {_quote(str(out_meta.get('title') or ''))}")
     src_date, out_date = parse_date(src_meta.get("date")), parse_date(out_meta.get("date"))
     if src_date is not None and (out_date is None or format_date(src_date, []) != format_date(out_date, [])):
-        losses.append(f"date changed: {src_meta.get('date')!r} -> {out_meta.get('date')!r}")
+        losses.append(f"date changed: {show(src_meta.get('date'))} -> {show(out_meta.get('date'))}")
+    for key, value in out_meta.items():
+        if key.lower() in DATE_KEYS and value not in (None, "") and parse_date(value) is None:
+            losses.append(f"{key} is not a date: {show(value)}")
+    if want.get("cover") and unquote(str(out_meta.get("cover") or "")) != unquote(want["cover"]):
+        losses.append(f"cover lost: {want['cover']}" + (f" (the output has {show(out_meta['cover'])})" if out_meta.get("cover") else ""))
 
     html, blocks, spans = extract_code(src.body, rules.code_chrome())
     tree = LexborHTMLParser(html).body
@@ -125,6 +132,7 @@ def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str
     # The same rules the conversion applied; what they remove on purpose is not a loss.
     active = active_rules(html, rules, site_labels(normalise(src_meta, [])))
     remove_chrome(tree, active)
+    remove_hidden(tree, active)  # a browser does not show it; the source link goes to the front matter
     for node in tree.css("iframe, object, embed"):
         node.decompose()  # players become links to their source; what they held is not text
     for node in tree.css(", ".join(active.companies)) if active.companies else []:
@@ -134,9 +142,9 @@ def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str
             node.decompose()
 
     expected = _facts(tree, lambda placeholder: code_of(placeholder.group(0), blocks, spans))
-    expected.links = [clean_url(h, active) for h in expected.links if h and is_safe(h) and not h.startswith("#")]
-    sources = (image_source(img.attributes) for img in tree.css("img"))
-    expected.images = [clean_url(s, active) if not s.startswith("data:") else s for s in sources
+    expected.links = [real_url(h, active, image=False) for h in expected.links if h and is_safe(h) and not h.startswith("#")]
+    sources = (image_source(img.attributes, active.lazy_src) for img in tree.css("img"))
+    expected.images = [real_url(s, active, image=True) if not s.startswith("data:") else s for s in sources
                        if s.strip() and is_safe(s, image=True)]
     expected.code_lines = [line.strip() for b in blocks for line in b.text.split("\n") if line.strip()]
 
