@@ -21,10 +21,19 @@ ALL_MARKS = (
 )
 
 
+import re
+
+# A character reference to a noncharacter of the markers' range (`&#xFDD0;`, `&#64976;`):
+# decoded by the HTML parser, it would become a marker.
+_MARK_REFERENCE = re.compile(r"&#(?:[xX]0*[fF][dD][dDeE][0-9a-fA-F]|0*(?:6497[6-9]|649[89]\d|6500[0-7]))(?![0-9a-fA-F]);?")
+
+
 def strip_marks(text: str) -> str:
-    """`text` without any of the markers: they are noncharacters, never text, and an input
-    holding one must not be able to steer the converter."""
+    """`text` without any of the markers, nor references to them: they are noncharacters,
+    never text, and an input holding one must not be able to steer the converter."""
     for mark in ALL_MARKS:
         if mark in text:
             text = text.replace(mark, "")
+    if "&#" in text:
+        text = _MARK_REFERENCE.sub("", text)
     return text

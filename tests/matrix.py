@@ -1,0 +1,160 @@
+"""The renderer matrix: feed2md's Markdown rendered by the programs people publish with.
+
+Python renderers are imported; the JavaScript ones (commonmark.js, marked 2, 4 and current,
+installed under tests/renderers/ by npm) and kramdown (Debian's ruby-kramdown with its GFM
+parser) run as one process per renderer for a whole list of documents. `.ci/run` installs all
+of them; in CI a missing renderer is a failure, locally it skips with the install command.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent / "renderers"
+INSTALL = {
+    "js": "npm ci --prefix tests/renderers",
+    "kramdown": "apt-get install ruby-kramdown ruby-kramdown-parser-gfm",
+    "python": "pip install -e '.[test]'",
+}
+JS = ("commonmark.js", "marked2", "marked4", "marked")
+RENDERERS = (
+    "markdown-it", "markdown-it-nohtml", "cmark-gfm", *JS,
+    "python-markdown-extra", "python-markdown-mkdocs", "mistune", "kramdown",
+)
+# For the security check only: Python-Markdown with no extension at all.
+SECURITY_ONLY = ("python-markdown-plain",)
+
+
+def _python_renderer(name: str):
+    if name.startswith("markdown-it"):
+        from markdown_it import MarkdownIt
+
+        md = MarkdownIt("commonmark", {"html": name == "markdown-it"}).enable("table").enable("strikethrough")
+        return md.render
+    if name == "cmark-gfm":
+        import cmarkgfm
+        from cmarkgfm.cmark import Options
+
+        return lambda text: cmarkgfm.github_flavored_markdown_to_html(text, options=Options.CMARK_OPT_UNSAFE)
+    if name.startswith("python-markdown"):
+        import markdown
+
+        extensions = {"python-markdown-extra": ["extra"], "python-markdown-mkdocs": ["fenced_code", "tables"]}
+        chosen = extensions.get(name, [])
+        return lambda text: markdown.markdown(text, extensions=chosen)
+    if name == "mistune":
+        import mistune
+
+        md = mistune.create_markdown(escape=False, plugins=["strikethrough", "table"])
+        return md
+    return None
+
+
+def missing(name: str) -> str | None:
+    """Why `name` cannot run here (with the command that installs it), or None."""
+    try:
+        if name in JS:
+            if shutil.which("node") is None or not (HERE / "node_modules" / "marked").is_dir():
+                return f"{name}: run `{INSTALL['js']}`"
+            return None
+        if name == "kramdown":
+            if shutil.which("ruby") is None:
+                return f"kramdown: run `{INSTALL['kramdown']}`"
+            probe = subprocess.run(["ruby", "-e", 'require "kramdown"; require "kramdown-parser-gfm"'], capture_output=True)
+            return None if probe.returncode == 0 else f"kramdown: run `{INSTALL['kramdown']}`"
+        _python_renderer(name)
+        return None
+    except ImportError as exc:
+        return f"{name}: {exc}; run `{INSTALL['python']}`"
+
+
+def require(name: str) -> None:
+    """Skip (locally) or fail (CI) when a renderer is missing."""
+    why = missing(name)
+    if why is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"renderer missing in CI: {why}")
+    pytest.skip(f"renderer not installed: {why}")
+
+
+def render(name: str, docs: list[str]) -> list[str]:
+    """Render each Markdown document (a body, no front matter) with renderer `name`."""
+    if name in JS:
+        key = "commonmark" if name == "commonmark.js" else name
+        payload = json.dumps({"renderers": [key], "docs": docs})
+        done = subprocess.run(["node", str(HERE / "render.js")], input=payload.encode(), capture_output=True, check=True)
+        return json.loads(done.stdout)[key]
+    if name == "kramdown":
+        done = subprocess.run(["ruby", str(HERE / "render.rb")], input=json.dumps(docs).encode(), capture_output=True, check=True)
+        return json.loads(done.stdout)
+    renderer = _python_renderer(name)
+    return [renderer(doc) for doc in docs]
+
+
+def body_of(markdown: str) -> str:
+    """The Markdown after its front matter."""
+    if markdown.startswith("---\n"):
+        end = markdown.find("\n---\n", 3)
+        if end >= 0:
+            return markdown[end + 5 :].lstrip("\n")
+    return markdown
+
+
+# -- what counts as executable ---------------------------------------------------------------
+DANGEROUS_TAGS = {"script", "iframe", "object", "embed", "svg", "math", "style", "base", "form", "meta",
+                  "frame", "frameset", "applet", "link", "template", "xmp", "listing", "noembed", "noscript"}
+URL_ATTRIBUTES = {"href", "src", "action", "formaction", "data", "poster", "background", "xlink:href", "srcdoc", "lowsrc", "dynsrc"}
+_CONTROL = re.compile(r"[\x00-\x20\x7f]+")
+
+
+def dangerous_url(value: str) -> bool:
+    """A `javascript:`, `vbscript:` or non-image `data:` URL, after entity decoding and
+    whitespace/control stripping (as a browser reads it)."""
+    probe = _CONTROL.sub("", html.unescape(value or "")).lower()
+    if probe.startswith(("javascript:", "vbscript:", "livescript:")):
+        return True
+    return probe.startswith("data:") and not re.match(r"data:image/(?:png|jpe?g|gif|webp|bmp|avif)[;,]", probe)
+
+
+def executable(rendered: str) -> list[str]:
+    """Everything executable in rendered HTML: dangerous elements, `on*` handlers, script URLs."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    found = []
+    tree = LexborHTMLParser(rendered)
+    for node in tree.root.traverse() if tree.root is not None else ():
+        tag = (node.tag or "").lower()
+        if tag in DANGEROUS_TAGS:
+            found.append(f"<{tag}>")
+        for name, value in (node.attributes or {}).items():
+            lowered = name.lower()
+            if lowered.startswith("on"):
+                found.append(f"{tag} {name}=")
+            elif lowered in URL_ATTRIBUTES and dangerous_url(value or ""):
+                found.append(f"{tag} {name}={value[:40]!r}")
+    return found
+
+
+@lru_cache(maxsize=None)
+def attack_vectors() -> tuple[tuple[str, str], ...]:
+    """(name, payload) of every public XSS vector in ../shared/attack (read in place)."""
+    folder = Path(__file__).resolve().parents[1].parent / "shared" / "attack"
+    vectors = []
+    for suite in ("dompurify", "h5sc", "owasp"):
+        path = folder / f"{suite}.json"
+        if not path.exists():
+            continue
+        for i, entry in enumerate(json.loads(path.read_text("utf-8"))):
+            if isinstance(entry, dict) and isinstance(entry.get("payload"), str):
+                vectors.append((f"{suite}#{i}", entry["payload"]))
+    return tuple(vectors)
