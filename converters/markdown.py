@@ -38,6 +38,12 @@ _BLOCK_TAGS = {"section", "article", "header", "footer", "aside", "main", "nav",
                "dd", "dl", "picture", "video", "audio", "canvas", "map", "iframe", "noscript", "frame"}
 
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+# Lists and quotes nest at most this deep; deeper ones are written at the deepest level, their
+# text and items kept. Markdown nests by indentation, so each level costs every line below it
+# (5,000 levels would be 25 MB of spaces), and renderers give up early: markdown-it's
+# CommonMark preset stops reading at 20 open blocks, and a list level opens two.
+MAX_LIST_NESTING = 8
+MAX_QUOTE_NESTING = 16
 _CELL_BLOCKS = _HEADINGS | {"blockquote", "ul", "ol", "li", "hr"}
 _TABLE_PARTS = {"table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption"}
 # Where a line of text ends: whitespace just before or after them is never a word space.
@@ -98,6 +104,7 @@ class _Writer(html2text.HTML2Text):
         self.indent_after_block = ""  # indentation owed to text after a code block in a list item
         self.last_char = ""  # last non-space character of text written so far
         self.pending_space = False  # a line break after CJK text, not yet known to be a space
+        self.quote_depth = 0  # <blockquote>s open, whether or not written as quotes
 
     # -- tags ---------------------------------------------------------------------------
     def handle_tag(self, tag: str, attrs: dict, start: bool) -> None:
@@ -146,6 +153,10 @@ class _Writer(html2text.HTML2Text):
         if tag == "li":
             self._list_item(start)
             return
+        if tag == "blockquote":
+            self.quote_depth += 1 if start else -1
+            if (self.quote_depth > MAX_QUOTE_NESTING) if start else (self.quote_depth >= MAX_QUOTE_NESTING):
+                tag = "div"  # deeper quotes are paragraphs of the deepest one
         if tag == "img":
             if start and attrs.get("src"):
                 self._image(attrs["src"], attrs.get("alt") or "")
@@ -194,7 +205,8 @@ class _Writer(html2text.HTML2Text):
         if not start:
             return
         item = self.list[-1] if self.list else ListElement("ul", 0)
-        indent = "".join(" " * (len(f"{outer.num}.") + 1) if outer.name == "ol" else "  " for outer in self.list[:-1])
+        outer_lists = self.list[:-1][: MAX_LIST_NESTING - 1]  # deeper items stay at the deepest level
+        indent = "".join(" " * (len(f"{outer.num}.") + 1) if outer.name == "ol" else "  " for outer in outer_lists)
         if item.name == "ol":
             item.num += 1
             marker = f"{item.num}. "
@@ -393,7 +405,10 @@ _INLINE_PLACEHOLDERS = lazy_compile(f"(?:{PLACEHOLDER})+")
 _BLOCK_PLACEHOLDER = lazy_compile(
     f"^([ \\t>]*(?:(?:[-*+]|\\d{{1,9}}[.)])[ \\t]+)?){BLOCK_MARK}(\\d+){BLOCK_MARK}[ \\t{BREAK_MARK}]*$", re.M
 )
-_TRAILING_SPACE = lazy_compile(r"[ \t\u00a0]+$", re.M)
+def _strip_trailing_space(text: str) -> str:
+    # Line by line: a regex `[ \t]+$` retries at every space of a long indentation, which is
+    # quadratic in it (deeply nested lists).
+    return "\n".join(line.rstrip(" \t\u00a0") for line in text.split("\n"))
 _EMPTY_HEADING = lazy_compile(r"^[ \t>]*#{1,6}$")
 # A block marker followed by more than one space (`##  text`, `-  text`): html2text's spaces.
 # One is the style, and after a list marker more would move the item's content column.
@@ -404,7 +419,7 @@ _SPECIAL_STARTS = frozenset(" \t>#<")  # lines that may be empty headings, quote
 
 
 def _layout(text: str) -> str:
-    return _tidy_tables(_TRAILING_SPACE.sub("", text))
+    return _tidy_tables(_strip_trailing_space(text))
 
 
 # A <br> with nothing before it on its line breaks nothing, and would open an HTML block.
@@ -532,4 +547,4 @@ def markdown_parser():
 
 def normalise_markdown(text: str) -> str:
     """Layout clean-up for a body that is already Markdown (e.g. feed2md's own output)."""
-    return _final_layout(_TRAILING_SPACE.sub("", text.replace("\r\n", "\n")), converted=False)
+    return _final_layout(_strip_trailing_space(text.replace("\r\n", "\n")), converted=False)
