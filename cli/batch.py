@@ -11,6 +11,8 @@ import json
 import os
 import re
 import signal
+import stat
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +24,47 @@ from .io import TEMP_PREFIX, TEMP_SUFFIX, current_bytes, write_atomic
 
 STATE_FILE = ".feed2md-state.json"
 RUNNING_MARK = ".feed2md-running"  # present while a run writes; left behind only by a killed run
+LOCK_FILE = ".feed2md-lock"  # held (flock) by the run that writes OUT_DIR
+
+
+class Busy(Exception):
+    """Another feed2md run holds OUT_DIR."""
+
+
+def lock_output(out: Path) -> int:
+    """Take OUT_DIR for this run: an exclusive, non-blocking lock on its lock file, released
+    when the process ends however it ends. Raises Busy when another run holds it: a second
+    run refuses rather than waits (its work would race the first one's, file by file)."""
+    import fcntl
+
+    path = os.path.join(out, LOCK_FILE)
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as exc:
+        if os.path.islink(path):  # never follow a planted symlink: replace it
+            os.unlink(path)
+            fd = os.open(path, flags, 0o666)
+        else:
+            raise exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise Busy(str(out)) from None
+    return fd
+
+
+def _touch_marker(path: Path) -> None:
+    """Create the running marker without following a symlink planted in its place."""
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        os.close(os.open(path, flags, 0o666))
+    except OSError:
+        if not os.path.islink(path):
+            raise
+        os.unlink(path)
+        os.close(os.open(path, flags, 0o666))
 DEFAULT_GLOBS = ("*.md", "*.txt", "*.html")
 
 
@@ -87,10 +130,15 @@ def walk(src: Path, out: Path, globs: tuple[str, ...]) -> Walk:
                 elif wanted.match(entry.name):
                     if not target.startswith(src_real + os.sep):
                         skipped.append((rel, "symlink leads outside the source folder; skipped"))
+                    elif not os.path.isfile(target):
+                        skipped.append((rel, "symlink to something that is not a regular file (FIFO, socket, device, or nothing); skipped"))
                     else:
                         files.append((entry, rel))
-            elif entry.is_file(follow_symlinks=False) and wanted.match(entry.name):
-                files.append((entry, rel))
+            elif entry.is_file(follow_symlinks=False):
+                if wanted.match(entry.name):
+                    files.append((entry, rel))
+            elif wanted.match(entry.name):
+                skipped.append((rel, "not a regular file (FIFO, socket or device); skipped"))
         for entry, rel in reversed(files):
             stem, dot, _ = rel.rpartition(".")
             out_rel = (stem if dot and "/" not in rel[len(stem):] else rel) + ".md"
@@ -115,19 +163,33 @@ def remove_stale_temporaries(out: Path) -> None:
 
 
 # -- incremental state -----------------------------------------------------------------------
-def load_state(out: Path, key: str) -> dict:
+def load_state(out: Path, key: str, notices: list[str] | None = None) -> dict:
+    """The record of the last run, or {} when there is none, it was made with other options,
+    or it is corrupted in any way (then a notice says it was discarded)."""
+    path = out / STATE_FILE
     try:
-        data = json.loads((out / STATE_FILE).read_text("utf-8"))
-    except (OSError, ValueError):
+        if not path.is_file() or path.is_symlink():
+            if path.exists() or path.is_symlink():
+                raise ValueError("not a regular file")
+            return {}
+        data = json.loads(path.read_text("utf-8"))
+        if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
+            raise ValueError("not a feed2md state")
+    except FileNotFoundError:
         return {}
-    if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("files"), dict):
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
+        if notices is not None:
+            notices.append(f"{STATE_FILE}: unreadable ({type(exc).__name__}); discarded, every input is converted again")
+        return {}
+    if data.get("key") != key:
         return {}
     return data["files"]
 
 
 def save_state(out: Path, key: str, files: dict) -> None:
-    payload = json.dumps({"key": key, "files": files}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    write_atomic(out / STATE_FILE, payload.encode("utf-8"))
+    # ASCII JSON: file names that are not UTF-8 (kept as surrogates) survive the round trip.
+    payload = json.dumps({"key": key, "files": files}, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
+    write_atomic(out / STATE_FILE, payload.encode("ascii"))
 
 
 # A state entry, per output: [input path, input size, input mtime_ns, output size,
@@ -178,6 +240,49 @@ def fresh_entry(task: Task, entry: list | None) -> list | None:
 
 
 # -- one file --------------------------------------------------------------------------------
+class NotRegularFile(Exception):
+    """A path that is a FIFO, a socket or a device: never read, never written."""
+
+
+def read_regular_file(path: str) -> bytes:
+    """A regular file's bytes. Opened without blocking, so that a FIFO cannot hang the run."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(path)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
+
+
+_safe_folders: dict[str, str] = {}  # output folders already checked, in this process
+
+
+def unsafe_output(task: Task) -> str:
+    """Why the output may not be written ('' when it may): a folder on the way from OUT_DIR
+    to it that is a symlink (it would lead out of OUT_DIR), or an output path that holds
+    something other than a regular file or a symlink (a FIFO would hang the run)."""
+    folder = os.path.dirname(task.output)
+    if folder not in _safe_folders:
+        _safe_folders[folder] = ""
+        parts = task.out_rel.split("/")[:-1]
+        base = task.output[: len(task.output) - len(task.out_rel)].rstrip(os.sep)
+        for i in range(len(parts)):
+            path = os.path.join(base, *parts[: i + 1])
+            if os.path.islink(path):
+                _safe_folders[folder] = f"output folder {'/'.join(parts[: i + 1])} is a symlink; not written through"
+                break
+    if _safe_folders[folder]:
+        return _safe_folders[folder]
+    try:
+        mode = os.lstat(task.output).st_mode
+    except OSError:
+        return ""
+    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        return f"output path {task.out_rel} is not a regular file; not written"
+    return ""
+
 _options: Options | None = None
 _check = False
 _verify = False
@@ -193,6 +298,21 @@ def init_worker(options: Options, check: bool, verify: bool) -> None:
     configure(options, check, verify)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     ignore_file_size_signal()
+    end_with_parent()
+
+
+def end_with_parent() -> None:
+    """Ask the kernel to end this worker when its parent dies (Linux's PR_SET_PDEATHSIG):
+    a parent killed outright leaves no worker behind to fail on the broken pipe."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
 
 
 def ignore_file_size_signal() -> None:
@@ -216,10 +336,16 @@ def _process(task: Task, outcome: Outcome) -> None:
     from feed2md.converters import ConversionError, convert_bytes  # loaded once, per worker
 
     try:
-        with open(task.source, "rb") as handle:
-            data = handle.read()
+        data = read_regular_file(task.source)
     except OSError as exc:
         outcome.error = f"cannot read: {exc.strerror or exc}"
+        return
+    except NotRegularFile:
+        outcome.error = "not a regular file (FIFO, socket or device); skipped"
+        return
+    why = unsafe_output(task)
+    if why:
+        outcome.error = why
         return
     try:
         result = convert_bytes(data, _options)
@@ -280,6 +406,7 @@ class Summary:
         self.would_change = 0
         self.warnings = 0
         self.elapsed = 0.0
+        self.notices: list[str] = []  # about the run as a whole (a discarded state, …)
 
     @property
     def total(self) -> int:
@@ -314,14 +441,31 @@ def run_batch(
     """Convert a tree; returns the summary. `on_outcome` sees every file's outcome."""
     started = time.perf_counter()
     ignore_file_size_signal()
+    summary = Summary()
+    lock = None
+    if not check:  # a check only reads; a writing run takes OUT_DIR first
+        out.mkdir(parents=True, exist_ok=True)
+        lock = lock_output(out)
+    try:
+        return _run_locked(src, out, globs=globs, jobs=jobs, options=options, state_key=state_key, check=check,
+                           verify=verify, force=force, on_outcome=on_outcome, on_start=on_start, summary=summary,
+                           started=started)
+    finally:
+        if lock is not None:
+            os.close(lock)
+
+
+def _run_locked(src: Path, out: Path, *, globs, jobs, options, state_key, check, verify, force, on_outcome, on_start,
+                summary: Summary, started: float) -> Summary:
     found = walk(src, out, globs)
     for rel, why in found.skipped:
+        summary.warnings += 1
         on_outcome(Outcome(path=rel, output="", status="skipped", warnings=[why]))
     running = out / RUNNING_MARK
-    if not check and running.exists():  # the last run was killed: sweep its temporaries
-        remove_stale_temporaries(out)
-    state = {} if force else load_state(out, state_key)
-    summary = Summary()
+    if not check and (running.exists() or running.is_symlink()):  # the last run was killed: sweep
+        remove_stale_temporaries(out)  # (safe: this run holds the lock, so no other is writing)
+    state = {} if force else load_state(out, state_key, summary.notices)
+    summary.warnings += len(summary.notices)
     todo: list[Task] = []
     new_state: dict = {}
     for task in found.tasks:
@@ -336,8 +480,7 @@ def run_batch(
     on_start(len(todo))
     writing = bool(todo) and not check
     if writing:
-        out.mkdir(parents=True, exist_ok=True)
-        running.touch()
+        _touch_marker(running)
     completed = False
     try:
         for outcome in run_tasks(todo, jobs, options, check, verify):

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from .batch import Outcome, Summary
-from .io import error
+from .io import error, printable
 
 
 class BatchReporter:
@@ -36,18 +36,19 @@ class BatchReporter:
             self.task_id = self.progress.add_task("convert", total=total)
 
     def outcome(self, outcome: Outcome) -> None:
+        path = printable(outcome.path)
         if outcome.status == "failed":
-            error(f"{outcome.path}: {outcome.error}")
+            error(f"{path}: {outcome.error}")
         elif outcome.status == "would-change":
-            error(f"{outcome.path}: {outcome.error}: {outcome.output}")
+            error(f"{path}: {outcome.error}: {printable(outcome.output)}")
         elif outcome.status == "skipped":
-            error(f"{outcome.path}: warning: {outcome.warnings[0]}")
+            error(f"{path}: warning: {outcome.warnings[0]}")
         for warning in outcome.warnings:
             if warning.startswith("verify: "):
                 self.verify_losses += 1
-                error(f"{outcome.path}: {warning}")
+                error(f"{path}: {warning}")
         if self.report is not None:
-            row = {"path": outcome.path, "output": outcome.output, "status": outcome.status,
+            row = {"path": path, "output": printable(outcome.output), "status": outcome.status,
                    "warnings": outcome.warnings, "error": outcome.error, "encoding": outcome.encoding}
             self.report.write(json.dumps(row, ensure_ascii=False) + "\n")
         if self.progress is not None and self.task_id is not None and outcome.status != "skipped":
@@ -60,6 +61,8 @@ class BatchReporter:
             self.report.close()
 
     def summary(self, s: Summary) -> None:
+        for notice in s.notices:
+            error(f"warning: {notice}")
         if self.quiet:
             return
         rate = s.total / s.elapsed if s.elapsed > 0 else 0.0

@@ -81,5 +81,15 @@ def quiet_broken_pipe() -> None:
     raise SystemExit(0)
 
 
+def printable(name: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (kept by Python as surrogates) are shown
+    as `\\xe9` escapes, so that a name can always be printed and written to a report."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
 def display(path: Path | str) -> str:
     return "<stdin>" if str(path) == "-" else str(path)

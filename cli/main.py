@@ -56,7 +56,7 @@ def main(
     """Turn scraped feed articles into clean, normalised Markdown."""
 
 
-def _options(companies: CompanyLinks, rules_file: Path | None) -> Options:
+def _options(companies: CompanyLinks, rules_file: Path | None, keep_proxies: bool = False, max_size: float | None = None) -> Options:
     rules = None  # the built-in rules, parsed when first needed
     if rules_file is not None:
         try:
@@ -69,11 +69,14 @@ def _options(companies: CompanyLinks, rules_file: Path | None) -> Options:
         except ConversionError as exc:
             error(str(exc))
             raise typer.Exit(2) from None
-    return Options(company_links=companies, rules=rules)
+    extra = {} if max_size is None else {"max_size": int(max_size * 2**20)}
+    return Options(company_links=companies, rules=rules, keep_proxies=keep_proxies, **extra)
 
 
 COMPANIES_HELP = "36kr company links: 'text' keeps only the name (default), 'list' also lists them under `companies` in the front matter, 'link' keeps clean links."
 RULES_HELP = "A TOML file of extra or overriding site rules (see `feed2md rules`)."
+PROXIES_HELP = "Keep image and link addresses that wrap another address (CORS and image proxies) as written."
+MAX_SIZE_HELP = "Largest input to convert, in MiB (default 64; 0: no limit). Larger files fail with one line."
 
 
 @app.command("convert", epilog="Example: feed2md convert article.txt > article.md    |    cat article.txt | feed2md convert - | head\n\n" + EPILOG_EXIT)
@@ -83,6 +86,8 @@ def convert_cmd(
     fmt: OutputFormat = typer.Option(OutputFormat.md, "--format", "-f", help="md: the Markdown file; json: one JSON object per input (path, metadata, body, warnings)."),
     companies: CompanyLinks = typer.Option(CompanyLinks.TEXT, "--companies", help=COMPANIES_HELP),
     rules_file: Path | None = typer.Option(None, "--rules", help=RULES_HELP),
+    keep_proxies: bool = typer.Option(False, "--keep-proxies", help=PROXIES_HELP),
+    max_size: float = typer.Option(None, "--max-size", min=0, metavar="MIB", help=MAX_SIZE_HELP, show_default=False),
     verify_output: bool = typer.Option(False, "--verify", help="Check that the Markdown still says everything the article said; losses are warnings and make the exit code 1."),
 ) -> None:
     """Convert article FILEs to Markdown on stdout (or -o)."""
@@ -97,7 +102,7 @@ def convert_cmd(
     if files.count("-") > 1:
         error("stdin ('-') can be read only once")
         raise typer.Exit(2)
-    options = _options(companies, rules_file)
+    options = _options(companies, rules_file, keep_proxies, max_size)
     from feed2md.converters import convert_bytes
 
     failed = False
@@ -172,13 +177,15 @@ def batch(
     force: bool = typer.Option(False, "--force", help="Reconvert every file, ignoring the record of earlier runs."),
     companies: CompanyLinks = typer.Option(CompanyLinks.TEXT, "--companies", help=COMPANIES_HELP),
     rules_file: Path | None = typer.Option(None, "--rules", help=RULES_HELP),
+    keep_proxies: bool = typer.Option(False, "--keep-proxies", help=PROXIES_HELP),
+    max_size: float = typer.Option(None, "--max-size", min=0, metavar="MIB", help=MAX_SIZE_HELP, show_default=False),
     verify_output: bool = typer.Option(False, "--verify", help="Verify every conversion; a loss is a warning and makes the exit code 1."),
 ) -> None:
     """Convert every article under SRC_DIR into OUT_DIR, in parallel, skipping files already up to date."""
     from .batch_report import BatchReporter
-    from .batch import DEFAULT_GLOBS, digest, run_batch
+    from .batch import DEFAULT_GLOBS, Busy, digest, run_batch
 
-    options = _options(companies, rules_file)
+    options = _options(companies, rules_file, keep_proxies, max_size)
     out_resolved = out.resolve()
     if out_resolved == src.resolve() or out_resolved in src.resolve().parents:
         # Outputs mirror SRC_DIR under OUT_DIR: with SRC_DIR inside it, one could land on an input.
@@ -199,6 +206,9 @@ def batch(
             state_key=key, check=check, verify=verify_output, force=force,
             on_outcome=reporter.outcome, on_start=reporter.start,
         )
+    except Busy:
+        error(f"{out}: another feed2md batch is writing this folder; try again when it has finished")
+        raise typer.Exit(2) from None
     except OSError as exc:  # the output folder itself cannot be made or written
         error(f"{exc.filename or out}: {exc.strerror or exc}")
         raise typer.Exit(1) from None
@@ -261,10 +271,14 @@ def rules(rules_file: Path | None = typer.Option(None, "--rules", help=RULES_HEL
 
 
 class Interrupted(BaseException):
-    """Ctrl-C, raised past Click's own handler (which would exit 1) so `finally` blocks run."""
+    """Ctrl-C or SIGTERM, raised past Click's own handler (which would exit 1) so `finally`
+    blocks run: temporaries swept, worker pools ended, the state saved."""
+
+    signum = 2
 
 
-def _on_sigint(signum, frame) -> None:
+def _on_signal(signum, frame) -> None:
+    Interrupted.signum = signum
     raise Interrupted
 
 
@@ -284,12 +298,13 @@ def run() -> None:
 def _run_app() -> None:
     import signal
 
-    signal.signal(signal.SIGINT, _on_sigint)
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
     try:
         app()
     except Interrupted:
-        sys.stderr.write("\nfeed2md: interrupted\n")
-        raise SystemExit(130) from None
+        sys.stderr.write("\nfeed2md: interrupted\n" if Interrupted.signum == signal.SIGINT else "feed2md: terminated\n")
+        raise SystemExit(128 + Interrupted.signum) from None
     except BrokenPipeError:
         from .io import quiet_broken_pipe
 

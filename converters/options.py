@@ -20,12 +20,16 @@ class CompanyLinks(str, Enum):
     LINK = "link"  # keep an ordinary link, without tracking attributes or parameters
 
 
+DEFAULT_MAX_SIZE = 64 * 1024 * 1024  # bytes; larger files fail at once (memory grows with size)
+
+
 class Options(NamedTuple):
     """How to convert. The defaults are what most users want."""
 
     company_links: CompanyLinks = CompanyLinks.TEXT
     rules: RuleSet | None = None  # None: the built-in rules
     keep_proxies: bool = False  # leave proxied image and link addresses as written
+    max_size: int = DEFAULT_MAX_SIZE  # bytes (characters, for text); 0: no limit
 
     def fingerprint(self) -> str:
         """A stable string that changes whenever the options would change the output.

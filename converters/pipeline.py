@@ -81,8 +81,10 @@ def convert(text: str, options: Options | None = None) -> Conversion:
     for input that cannot be converted."""
     if not isinstance(text, str):
         raise ConversionError("expected text (str); use convert_bytes for raw file contents")
+    options = options or Options()
+    _check_size(len(text), options)
     try:
-        return _convert(text, options or Options())
+        return _convert(text, options)
     except ConversionError:
         raise
     except RecursionError:
@@ -132,8 +134,16 @@ def _convert(text: str, options: Options) -> Conversion:
     return Conversion(text=out, metadata=metadata, body=body, report=report, source=text)
 
 
+def _check_size(size: int, options: Options) -> None:
+    if options.max_size and size > options.max_size:
+        raise ConversionError(
+            f"too large: {size / 2**20:.1f} MiB, over the {options.max_size / 2**20:.0f} MiB limit (--max-size to raise it)"
+        )
+
+
 def convert_bytes(data: bytes, options: Options | None = None) -> Conversion:
     """Convert a file's raw bytes (any common encoding; see article.decode)."""
+    _check_size(len(data), options or Options())
     text, encoding = decode(data)
     result = convert(text, options)
     result.report.encoding = encoding

@@ -93,7 +93,7 @@ def test_sigkill_leaves_only_complete_outputs_and_a_rerun_finishes(tmp_path):
     assert rerun.returncode == 0, rerun.stderr
     assert len(list(out.rglob("*.md"))) == total
     assert _temporaries(out) == []
-    assert sorted(p.name for p in out.iterdir() if p.is_file()) == [".feed2md-state.json"]
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == [".feed2md-lock", ".feed2md-state.json"]
 
 
 def test_file_size_limit_fails_one_file_cleanly(tmp_path):

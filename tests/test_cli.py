@@ -136,7 +136,7 @@ def test_batch_converts_a_tree_incrementally_and_checks(tmp_path):
     assert (out / "seed.md").read_bytes() == run("convert", SEED).stdout
     assert _digest(src) == before  # inputs untouched
     outputs = _digest(out)
-    assert sorted(p.name for p in out.iterdir()) == [".feed2md-state.json", "feeds", "seed.md"]
+    assert sorted(p.name for p in out.iterdir()) == [".feed2md-lock", ".feed2md-state.json", "feeds", "seed.md"]
 
     second = run("batch", src, "-o", out, "--report", report)
     rows = [json.loads(line) for line in report.read_text().splitlines()]
