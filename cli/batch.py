@@ -297,6 +297,7 @@ def configure(options: Options, check: bool, verify: bool) -> None:
 def init_worker(options: Options, check: bool, verify: bool) -> None:
     configure(options, check, verify)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool ends workers with it: quietly
     ignore_file_size_signal()
     end_with_parent()
 
