@@ -179,8 +179,8 @@ def _recovered_value(text: str) -> Any:
         value = _handler.load(text)
     except (yaml.YAMLError, ConversionError, RecursionError):
         return _unquote(text)
-    if value is None or isinstance(value, (dt.date, dt.datetime)):
-        return text  # `~`, `null`; a date is normalised from its text like any other
+    if value is None or (isinstance(value, (dict, list)) and text[0] not in "{["):
+        return text  # `~`, `null`; `a: b` on one line (a title with a colon): the text as written
     return value
 
 
