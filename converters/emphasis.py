@@ -21,19 +21,26 @@ _MARK_KIND = {**{v: (k, True) for k, v in OPEN.items()}, **{v: (k, False) for k,
 _DELIMITER = {"strong": "**", "em": "*", "del": "~~"}
 
 
-def _is_punct(char: str, symbols: bool) -> bool:
+_ASCII_PUNCT = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+
+
+def _is_punct(char: str, symbols: bool | None) -> bool:
+    """Punctuation as a renderer's flanking rule sees it: `symbols` False is CommonMark up
+    to 0.30 (Unicode P), True is 0.31 (P and S), None is marked before version 5 (ASCII only)."""
     if not char:
         return False
-    if char in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~":
+    if char in _ASCII_PUNCT:
         return True
+    if symbols is None:
+        return False
     category = unicodedata.category(char)
     return category[0] == "P" or (symbols and category[0] == "S")
 
 
 def _flanks(before: str, after: str, opening: bool) -> bool:
     """CommonMark's flanking rule for a `*`/`~` run between `before` and `after` ('' = edge),
-    under both the P-only (spec ≤ 0.30) and P+S (0.31) definitions of punctuation."""
-    for symbols in (False, True):
+    under the three definitions of punctuation renderers use (see _is_punct)."""
+    for symbols in (False, True, None):
         inner, outer = (after, before) if opening else (before, after)
         if not inner or inner.isspace():
             return False
@@ -135,8 +142,11 @@ def _render_pairs(tokens: list, pairs: list[tuple[int, int]]) -> list[str]:
         if tail_text and tail_text != tail_text.rstrip():
             out[c] = out[c] + tail_text[len(tail_text.rstrip()) :]
             out[c - 1] = tail_text.rstrip()
-        out[o] = out[o] + OPEN[kind]
-        out[c] = CLOSE[kind] + out[c]
+        opener, closer = OPEN[kind], CLOSE[kind]
+        if kind in _DELIMITER and c - 1 > o:
+            opener, closer = _portable_edges(out, o, c, opener, closer)
+        out[o] = out[o] + opener
+        out[c] = closer + out[c]
     text = "".join(out)
     # Now decide, pair by pair, with the final neighbours known.
     positions = [m.start() for m in _EMPHASIS_MARK.finditer(text)]
@@ -181,6 +191,44 @@ def _render_pairs(tokens: list, pairs: list[tuple[int, int]]) -> list[str]:
         last = i + 1
     pieces.append(text[last:])
     return pieces
+
+
+_LINK_END = lazy_compile(r"\]\([^()\s]*\)$")
+_ENTITY_END = lazy_compile(r"&#?\w+;$")
+_SINGLE_LINK = lazy_compile(r"^\[([^\[\]]*)\](\([^()\s]*\))$")
+
+
+def _portable_edges(out: list[str], o: int, c: int, opener: str, closer: str) -> tuple[str, str]:
+    """Make a pair's delimiters flank in every renderer, without raw HTML: punctuation at the
+    inner edges goes outside them (`**“重点”**内容` -> `“**重点**”内容`, `**提示：**正文` ->
+    `**提示**：正文`), and emphasis around one whole link goes inside its text
+    (`[**名称**](url)`). Once both inner edges are letters or digits, an opening run is
+    left-flanking and a closing run right-flanking under every definition of punctuation
+    (P, P+S, ASCII-only), whatever stands outside. Returns the opener and closer, with the
+    moved characters."""
+    first, last = out[o + 1], out[c - 1]
+    if c - 1 == o + 1:
+        link = _SINGLE_LINK.match(first)
+        if link and link.group(1).strip():
+            out[o + 1] = link.group(1)
+            return "[" + opener, closer + "]" + link.group(2)
+    lead = ""
+    while first and _is_punct(first[0], True) and first[0] not in "[`<\\&" and first[:2] != "![":
+        lead, first = lead + first[0], first[1:]
+    if c - 1 == o + 1:
+        last = first
+    trail = ""
+    while last and _is_punct(last[-1], True) and last[-1] not in "`>" and last[-2:-1] != "\\":
+        if (last[-1] == ")" and _LINK_END.search(last)) or (last[-1] == ";" and _ENTITY_END.search(last)):
+            break  # the end of a link or of an entity is syntax, not punctuation to move
+        trail, last = last[-1] + trail, last[:-1]
+    if not (first if c - 1 > o + 1 else last).strip():
+        return opener, closer  # only punctuation: left as it is (flanking decides below)
+    if c - 1 == o + 1:
+        out[o + 1] = last
+    else:
+        out[o + 1], out[c - 1] = first, last
+    return lead + opener, closer + trail
 
 
 def _after_space(tokens: list[str], index: int) -> bool:
