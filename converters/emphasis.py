@@ -12,10 +12,11 @@ passes inline HTML shows as bold. The tags are generated here, never copied from
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from .lazyre import lazy_compile
-from .markers import BREAK_MARK, CLOSE, OPEN
+from .markers import BRACKET_MARK, BREAK_MARK, CLOSE, OPEN
 
 _MARK_KIND = {**{v: (k, True) for k, v in OPEN.items()}, **{v: (k, False) for k, v in CLOSE.items()}}
 _DELIMITER = {"strong": "**", "em": "*", "del": "~~"}
@@ -56,10 +57,35 @@ _EMPHASIS_MARK = lazy_compile(f"[{''.join(_MARK_KIND)}]")
 _EMPHASIS_SPLIT = lazy_compile(f"([{''.join(_MARK_KIND)}])")
 
 
+_SUPERSCRIPT = str.maketrans("0123456789+-=()in", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁱⁿ")
+_SUBSCRIPT = str.maketrans("0123456789+-=()", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎")
+_SCRIPT_PAIR = lazy_compile(f"({OPEN['sup']}|{OPEN['sub']})([^{''.join(_MARK_KIND)}\n]*)({CLOSE['sup']}|{CLOSE['sub']})")
+_FOOTNOTE_MARK = lazy_compile("^\\s*(?:\\\\?\\[\\s*\\d{1,3}\\s*(?:\\\\?\\]|" + BRACKET_MARK + ")|" + r"[(（]\d{1,3}[)）]|\*{1,3}|†|‡)\s*$")
+
+
+def _portable_script(match: re.Match) -> str:
+    """A superscript or subscript in a form that needs no raw HTML where one exists: digits
+    and signs as Unicode super/subscript characters (`10⁹`, `H₂O`), a footnote mark as the
+    plain mark (`[1]`). Anything else keeps its markers (generated tags, below)."""
+    opening, inner, closing = match.groups()
+    sup = opening == OPEN["sup"]
+    if closing != (CLOSE["sup"] if sup else CLOSE["sub"]) or not inner.strip():
+        return match.group(0)
+    if _FOOTNOTE_MARK.match(inner):
+        return inner.strip()
+    table = _SUPERSCRIPT if sup else _SUBSCRIPT
+    mapped = inner.translate(table)
+    if all(ord(ch) > 0x7F for ch in mapped):
+        return mapped
+    return match.group(0)
+
+
 def resolve_emphasis(text: str) -> str:
     """Replace the emphasis marks of `text` by Markdown delimiters or generated tags."""
     if not _EMPHASIS_MARK.search(text):
         return text
+    if OPEN["sup"] in text or OPEN["sub"] in text:
+        text = _SCRIPT_PAIR.sub(_portable_script, text)
     # Emphasis pairs within a line, or across a hard break; never across lines that may
     # belong to different blocks (list items, quotes), where raw <strong> could start an
     # HTML block. An unpaired marker is dropped: the text stays, the emphasis goes.

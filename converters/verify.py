@@ -30,6 +30,7 @@ _BLOCKS = "p, div, li, h1, h2, h3, h4, h5, h6, blockquote, pre, td, th, tr, br, 
 _SEP = "\x1f"
 _SPACE = lazy_compile(r"\s+")
 _PLACEHOLDER = lazy_compile(PLACEHOLDER)
+_SCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁱⁿ₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎", "0123456789+-=()in0123456789+-=()")
 
 
 @dataclass
@@ -154,7 +155,8 @@ def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str
     # Code lines may land in a block or, where a block cannot go (a table cell), a code span.
     rendered_code = "\n".join(node.text() or "" for node in rendered_root.css("pre, code"))
     actual = _facts(rendered_root)
-    haystack = "".join(actual.blocks)
+    # Superscripts and subscripts may be written as Unicode characters (10⁹, H₂O): the same text.
+    haystack = "".join(actual.blocks).translate(_SCRIPT_DIGITS)
 
     missing_blocks = _not_found(expected.blocks, haystack)
     for block in missing_blocks[:5]:
