@@ -46,7 +46,7 @@ def lock_output(out: Path) -> int:
             os.unlink(path)
             fd = os.open(path, flags, 0o666)
         else:
-            raise exc
+            raise
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

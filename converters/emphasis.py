@@ -16,7 +16,7 @@ import re
 import unicodedata
 
 from .lazyre import lazy_compile
-from .markers import BRACKET_MARK, BREAK_MARK, CLOSE, OPEN
+from .markers import BRACKET_MARK, CLOSE, OPEN, split_block_lines
 
 _MARK_KIND = {**{v: (k, True) for k, v in OPEN.items()}, **{v: (k, False) for k, v in CLOSE.items()}}
 _DELIMITER = {"strong": "**", "em": "*", "del": "~~"}
@@ -50,7 +50,6 @@ def _flanks(before: str, after: str, opening: bool) -> bool:
     return True
 
 
-_LINE_SPLIT = lazy_compile(f"(?<!{BREAK_MARK})\n")
 
 
 _EMPHASIS_MARK = lazy_compile(f"[{''.join(_MARK_KIND)}]")
@@ -90,7 +89,7 @@ def resolve_emphasis(text: str) -> str:
     # belong to different blocks (list items, quotes), where raw <strong> could start an
     # HTML block. An unpaired marker is dropped: the text stays, the emphasis goes.
     return "\n".join(
-        _resolve_block_emphasis(part) if _EMPHASIS_MARK.search(part) else part for part in _LINE_SPLIT.split(text)
+        _resolve_block_emphasis(part) if _EMPHASIS_MARK.search(part) else part for part in split_block_lines(text)
     )
 
 

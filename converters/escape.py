@@ -25,14 +25,14 @@ from __future__ import annotations
 import re
 
 from .lazyre import lazy_compile
-from .markers import BRACKET_MARK, BREAK_MARK, LINE_MARK, TILDE_MARK
+from .markers import BRACKET_MARK, LINE_MARK, TILDE_MARK, split_block_lines
 
 _MAYBE_SPECIAL = lazy_compile(r"[`*\[\]~_\\<&|]")
 _INLINE_SPECIAL = lazy_compile(
     r"[`*|]|_+|~|\\(?=[!-/:-@\[-`{-~]|$)|<(?=[A-Za-z/!?]|$)|&(?=#?[A-Za-z0-9]+;)"
     r"|\[(?=[\^\[]|[^\]]*\]:)|\](?=[(\[:]|$)"
 )
-_BRACKET = lazy_compile(r"[\[\]]")
+_UNESCAPED_BRACKET = lazy_compile(r"(?<!\\)[\[\]]")
 # Candidates for block syntax at the start of the text: `#` (heading), `-`/`+` (list item,
 # or with more `-` a rule or setext underline), `>` (quote), `=` (setext underline), `1.`.
 _LINE_START = lazy_compile(r"^(\s*)(?:(#{1,6}(?=\s|$)|[-+](?=\s|-|$)|>|=)|(\d{1,9})([.)])(?=\s|$))")
@@ -64,8 +64,8 @@ def escape_text(text: str, in_brackets: bool = False) -> str:
     description, where every bracket must be escaped."""
     if _MAYBE_SPECIAL.search(text):  # most text has none: skip the slower pattern
         text = _INLINE_SPECIAL.sub(_inline, text)
-        if in_brackets:
-            text = _BRACKET.sub(lambda m: "\\" + m.group(0), text.replace("\\[", "[").replace("\\]", "]").replace(BRACKET_MARK, "]"))
+        if in_brackets:  # every bracket, not only those that could make a link
+            text = _UNESCAPED_BRACKET.sub(lambda m: "\\" + m.group(0), text.replace(BRACKET_MARK, "]"))
     match = _LINE_START.match(text)
     if match:
         pos = match.start(2) if match.group(2) else match.start(4)  # before `#`, or `1`'s `.`
@@ -98,9 +98,6 @@ def resolve_line_starts(text: str) -> str:
     return _LINE_MARK_AT_START.sub(_line_start, text).replace(LINE_MARK, "")
 
 
-_BLOCK_LINE = lazy_compile(f"(?<!{BREAK_MARK})\n")
-
-
 _BRACKET_AT_RUN_END = lazy_compile(f"{BRACKET_MARK}(?=([(\\[:])?)")
 
 
@@ -113,5 +110,5 @@ def resolve_marks(text: str) -> str:
         return text
     return "\n".join(
         line.replace(TILDE_MARK, "&#126;" if line.count(TILDE_MARK) > 1 else "~")
-        for line in _BLOCK_LINE.split(text)
+        for line in split_block_lines(text)
     )

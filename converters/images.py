@@ -11,10 +11,9 @@ cover use the same ones.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl, unquote, urlsplit
-
-import re
 
 from .lazyre import lazy_compile
 
@@ -68,21 +67,21 @@ def srcset_largest(srcset: str) -> str:
     """The largest candidate of a `srcset` (by width, else by density); '' when none.
     Commas inside a URL are kept: candidates are separated by a comma *after* whitespace or
     a descriptor, as the HTML standard reads them."""
-    best, best_size = "", -1.0
+    best, best_size = "", (-1.0, -1.0)
     for candidate in _srcset_candidates(srcset):
-        parts = candidate.split()
-        if not parts:
-            continue
-        size = 1.0
-        for descriptor in parts[1:]:
-            unit, number = descriptor[-1:].lower(), descriptor[:-1]
+        url, *descriptors = candidate.split()
+        width, density = 0.0, 1.0  # no descriptor means 1x
+        for descriptor in descriptors:
             try:
-                value = float(number)
+                value = float(descriptor[:-1])
             except ValueError:
                 continue
-            size = value * (1.0 if unit == "w" else 1000.0 if unit == "x" else 1.0) if unit in "wx" else size
-        if size > best_size:
-            best, best_size = parts[0], size
+            if descriptor[-1:].lower() == "w":
+                width = value
+            elif descriptor[-1:].lower() == "x":
+                density = value
+        if (width, density) > best_size:
+            best, best_size = url, (width, density)
     return best
 
 
@@ -132,13 +131,12 @@ def _proxied(url: str, image: bool) -> str:
     if not _HTTP.match(url):
         return ""
     head, _, query = url.partition("?")
-    if query:
-        query = query.split("#", 1)[0] if not _HTTP.match(query) else query
-        if _HTTP.match(query):
-            return query
-        if _ENCODED_HTTP.match(query):
-            return unquote(query)
-    match = _PATH_PROXY.match(head if query and not _HTTP.match(query) else url)
+    if _HTTP.match(query):  # the whole query is an address (a fragment belongs to it)
+        return query
+    query = query.split("#", 1)[0]
+    if _ENCODED_HTTP.match(query):
+        return unquote(query)
+    match = _PATH_PROXY.match(head if query else url)
     if match:
         host = match.group(1).split("//", 1)[1].lower()
         if not any(host == a or host.endswith("." + a) for a in _ARCHIVE_HOSTS):

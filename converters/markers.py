@@ -6,6 +6,8 @@ are Unicode noncharacters (U+FDD0..U+FDEF, reserved for exactly such internal us
 converter removes any that appear in its input before it starts.
 """
 
+import re
+
 BLOCK_MARK = "\ufdd0"  # around the number of a code block taken out of the HTML (code.py)
 INLINE_MARK = "\ufdd1"  # around the number of an inline code span taken out of the HTML
 LINE_MARK = "\ufdd2"  # "this text may begin a line": escape it if it does
@@ -21,8 +23,6 @@ ALL_MARKS = (
 )
 
 
-import re
-
 # A character reference to a noncharacter of the markers' range (`&#xFDD0;`, `&#64976;`):
 # decoded by the HTML parser, it would become a marker.
 _MARK_REFERENCE = re.compile(r"&#(?:[xX]0*[fF][dD][dDeE][0-9a-fA-F]|0*(?:6497[6-9]|649[89]\d|6500[0-7]))(?![0-9a-fA-F]);?")
@@ -37,3 +37,12 @@ def strip_marks(text: str) -> str:
     if "&#" in text:
         text = _MARK_REFERENCE.sub("", text)
     return text
+
+
+_BLOCK_LINE = re.compile(f"(?<!{BREAK_MARK})\n")
+
+
+def split_block_lines(text: str) -> list[str]:
+    """The lines of `text` that may belong to different blocks: a hard break (BREAK_MARK)
+    joins two lines into one paragraph, so it does not split there."""
+    return _BLOCK_LINE.split(text)

@@ -71,6 +71,12 @@ def _timestamp_or_text(loader: _BoundedLoader, node: yaml.Node) -> Any:
 _BoundedLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
 
 
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return node.value
+
+
 def _expanded_size(root: yaml.Node) -> int:
     """How many values `root` stands for with every alias expanded (memoised per node, so
     a bomb is measured without being expanded). Raises ConversionError past the bound or
@@ -83,11 +89,7 @@ def _expanded_size(root: yaml.Node) -> int:
         key = id(node)
         if done:
             open_nodes.discard(key)
-            if isinstance(node, yaml.MappingNode):
-                children = [n for pair in node.value for n in pair]
-            else:
-                children = node.value
-            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in _children(node))
             if sizes[key] > MAX_YAML_VALUES:
                 raise ConversionError(
                     f"front matter: YAML aliases expand to more than {MAX_YAML_VALUES:,} values (an alias bomb?)"
@@ -102,8 +104,7 @@ def _expanded_size(root: yaml.Node) -> int:
             raise ConversionError("front matter: a YAML alias refers to itself")
         open_nodes.add(key)
         stack.append((node, True))
-        children = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else node.value
-        stack.extend((c, False) for c in children if id(c) not in sizes)
+        stack.extend((c, False) for c in _children(node) if id(c) not in sizes)
     return sizes[id(root)]
 
 
@@ -280,8 +281,7 @@ def show(value: Any) -> str:
     if isinstance(value, str) and value and value.strip() == value and "\n" not in value:
         return value
     text = yaml.dump(value, Dumper=_FrontMatterDumper, allow_unicode=True, default_flow_style=True, width=10**9)
-    text = text.strip()
-    return text[:-4].rstrip() if text.endswith("\n...") or text.endswith(" ...") else text.removesuffix("...").rstrip()
+    return text.strip().removesuffix("...").rstrip()  # a lone scalar ends with YAML's `...`
 
 
 def _clean_list(key: str, value: Any, notes: list[str]) -> Any:

@@ -24,7 +24,7 @@ from .markdown import markdown_parser
 from .markers import strip_marks
 from .metadata import DATE_KEYS, format_date, normalise, parse_date, parse_front_matter, show
 from .rules import RuleSet, default_rules
-from .urls import clean_url, is_safe
+from .urls import is_safe
 
 _BLOCKS = "p, div, li, h1, h2, h3, h4, h5, h6, blockquote, pre, td, th, tr, br, figcaption, section, table, ul, ol, dd, dt"
 _SEP = "\x1f"
