@@ -23,6 +23,7 @@ _BOMS = (
 _CONTROL = lazy_compile(r"[\x01-\x08\x0b\x0e-\x1f]")
 _FENCE = lazy_compile(r"^-{3,}[ \t]*$")
 _END = lazy_compile(r"^(?:-{3,}|\.\.\.)[ \t]*$")
+_LEADING_SPACE = lazy_compile(r"[ \t\n]*")
 _TOML_FENCE = lazy_compile(r"^\+{3}[ \t]*$")  # Hugo's TOML front matter
 # A front-matter line: `key: value`, a list item, or an indented/continued value.
 _YAML_LINE = lazy_compile(r"^(?:[A-Za-z_][\w .-]*:(?:\s|$)|\s+\S|-(?:\s|$)|\s*$|#)")
@@ -80,26 +81,49 @@ def _looks_binary(text: str) -> bool:
     return controls / len(sample) > 0.05 or nuls / len(sample) > 0.3
 
 
+def _lines(text: str, start: int = 0):
+    """(line, offset after it) for each line of `text` from `start`, without splitting the
+    whole text: the front matter is a few lines at the top of what may be megabytes."""
+    while start <= len(text):
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:], len(text) + 1
+            return
+        yield text[start:end], end + 1
+        start = end + 1
+
+
 def split_article(text: str) -> RawArticle:
     """Split a scraped file into front matter (YAML between `---` lines, or TOML between
     `+++` lines) and body."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in text:
+        text = text.replace("\x00", "")
     if text.startswith("\ufeff"):
         text = text[1:]
-    stripped = text.lstrip(" \t\n")
-    lines = stripped.split("\n")
-    if lines and _TOML_FENCE.match(lines[0]):
-        for i in range(1, len(lines)):
-            if _TOML_FENCE.match(lines[i]):
-                return RawArticle("\n".join(lines[1:i]), "\n".join(lines[i + 1 :]), syntax="toml")
+    start = _LEADING_SPACE.match(text).end()  # (lstrip would copy the whole text)
+    start = text.rfind("\n", 0, start) + 1  # the first line that holds anything
+    lines = _lines(text, start)
+    first = next(lines)[0].lstrip(" \t")
+    if _TOML_FENCE.match(first):
+        head: list[str] = []
+        for line, after in lines:
+            if _TOML_FENCE.match(line):
+                return RawArticle("\n".join(head), text[after:], syntax="toml")
+            head.append(line)
         return RawArticle(None, text)  # never closed: no front matter after all
-    if not lines or not _FENCE.match(lines[0]):
+    if not _FENCE.match(first):
         return RawArticle(None, text)
-    for i in range(1, len(lines)):
-        if _END.match(lines[i]):
-            return RawArticle("\n".join(lines[1:i]), "\n".join(lines[i + 1 :]))
+    head = []
+    open_end, open_len = None, 0  # where the body starts if the front matter is never closed
+    for line, after in lines:
+        if _END.match(line):
+            return RawArticle("\n".join(head), text[after:])
+        if open_end is None and not (_YAML_LINE.match(line) and not line.lstrip().startswith("<")):
+            open_end, open_len = after - len(line) - 1, len(head)
+        head.append(line)
     # No closing line: the front matter runs while lines look like YAML.
-    end = 1
-    while end < len(lines) and _YAML_LINE.match(lines[end]) and not lines[end].lstrip().startswith("<"):
-        end += 1
-    return RawArticle("\n".join(lines[1:end]), "\n".join(lines[end:]), closed=False)
+    if open_end is None:
+        return RawArticle("\n".join(head), "", closed=False)
+    return RawArticle("\n".join(head[:open_len]), text[open_end:], closed=False)

@@ -52,9 +52,14 @@ def _select(tree: LexborHTMLParser, selectors: tuple[str, ...]) -> list:
     if not selectors:
         return []
     try:
-        return tree.css(", ".join(selectors))
+        nodes = tree.css(", ".join(selectors))
     except Exception as exc:  # selectolax raises a bare Exception/ValueError for a bad selector
         raise ConversionError(f"invalid CSS selector in site rules ({', '.join(selectors)}): {exc}") from None
+    if len(selectors) == 1:
+        return nodes
+    # lexbor returns a node once for each selector of the list it matches: once each here.
+    seen: set[int] = set()
+    return [node for node in nodes if not (node.mem_id in seen or seen.add(node.mem_id))]
 
 
 def _text(node) -> str:
@@ -118,7 +123,9 @@ def clean_html(
     `labels` are the article's author and categories (see site_labels), used to recognise
     its site. `keep_proxies`: leave proxied addresses as written (else they are unwrapped).
     """
-    root = LexborHTMLParser(body).body
+    tree = LexborHTMLParser(body)
+    tree.raw_html = b""  # selectolax keeps a UTF-8 copy of the input only to clone trees; none is cloned here
+    root = tree.body
     if root is None:
         return CleanResult(None)
     active = active_rules(body, rules, labels)

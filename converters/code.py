@@ -27,6 +27,8 @@ _PRE = lazy_compile(r"<pre\b([^>]*)>(.*?)</pre\s*>", re.S | re.I)
 _CODE = lazy_compile(r"<(code|kbd|tt|samp)\b([^>]*)>(.*?)</\1\s*>", re.S | re.I)
 _PRE_CLOSE = lazy_compile(r"</pre\s*>", re.I)
 _CODE_CLOSE = lazy_compile(r"</(?:code|kbd|tt|samp)\s*>", re.I)
+_PRE_OPEN = lazy_compile(r"<pre\b", re.I)
+_CODE_OPEN = lazy_compile(r"<(?:code|kbd|tt|samp)\b", re.I)
 # A <br> that ends a source line already has its newline: count the break once.
 _BR = lazy_compile(r"<br\s*/?>\n?", re.I)
 # Markup that highlighters and editors wrap around code; anything else in `<…>` is code text.
@@ -106,20 +108,26 @@ def extract_code(body: str, chrome_classes: tuple[str, ...] = ()) -> tuple[str, 
         return f"{INLINE_MARK}{len(spans) - 1}{INLINE_MARK}"
 
     if "<pre" in body or "<PRE" in body:
-        body = _sub_up_to_last(_PRE_CLOSE, _PRE, take_block, body)
+        body = _sub_up_to_last(_PRE_CLOSE, _PRE_OPEN, _PRE, take_block, body)
     if "<" in body:
-        body = _sub_up_to_last(_CODE_CLOSE, _CODE, take_span, body)
+        body = _sub_up_to_last(_CODE_CLOSE, _CODE_OPEN, _CODE, take_span, body)
     return body, blocks, spans
 
 
-def _sub_up_to_last(closing: LazyPattern, pattern: LazyPattern, replace: Callable[[re.Match], str], text: str) -> str:
+def _sub_up_to_last(
+    closing: LazyPattern, opening: LazyPattern, pattern: LazyPattern, replace: Callable[[re.Match], str], text: str
+) -> str:
     """`pattern.sub` on the text up to the last `closing` tag. An opening tag after it can
     match nothing, yet each would make the pattern scan to the end: quadratic time on a
     page with thousands of unclosed tags."""
     end = 0
     for end_match in closing.finditer(text):
         end = end_match.end()
-    return pattern.sub(replace, text[:end]) + text[end:] if end else text
+    if not end:
+        return text
+    if not opening.search(text, end):  # the usual case: no copy of the text up to `end`
+        return pattern.sub(replace, text)
+    return pattern.sub(replace, text[:end]) + text[end:]
 
 
 def fenced(block: CodeBlock, prefix: str = "") -> str:

@@ -465,12 +465,14 @@ _CELL_SPLIT = lazy_compile(r"(?<!\\)\|")
 def _final_layout(text: str, converted: bool = True) -> str:
     """No trailing spaces, no runs of blank lines, no empty headings, no empty quote lines
     except between two quoted paragraphs; code blocks untouched; one final newline."""
-    # Pass 1: each line on its own (code lines kept as they are, marked True).
-    lines: list[tuple[str, bool]] = []
+    # Pass 1: each line on its own (code lines kept as they are, their numbers noted).
+    lines: list[str] = []
+    code_lines: set[int] = set()
     fence = ""
     for line in text.split("\n"):
         if fence:
-            lines.append((line, True))
+            code_lines.add(len(lines))
+            lines.append(line)
             if line.lstrip(" >").rstrip() == fence:
                 fence = ""
             continue
@@ -489,18 +491,22 @@ def _final_layout(text: str, converted: bool = True) -> str:
                 line = "".join(line.split())
             elif not line.strip():
                 line = ""
-        lines.append((line, False))
+        lines.append(line)
     # Pass 2: blank lines and empty quote lines, which depend on their neighbours.
     out: list[str] = []
-    for i, (line, code) in enumerate(lines):
-        if code:
+    next_text = -1  # index of the next line that is not an empty quote line (found once per run)
+    for i, line in enumerate(lines):
+        if i in code_lines:
             out.append(line)
             continue
         if line[:1] == ">" and _EMPTY_QUOTE.match(line):
             if not out or not out[-1].startswith(">") or _EMPTY_QUOTE.match(out[-1]):
                 continue
-            nxt = next((l for l, _ in lines[i + 1 :] if not _EMPTY_QUOTE.match(l)), "")
-            if not nxt.startswith(">"):
+            if next_text <= i:
+                next_text = i + 1
+                while next_text < len(lines) and _EMPTY_QUOTE.match(lines[next_text]):
+                    next_text += 1
+            if not (lines[next_text] if next_text < len(lines) else "").startswith(">"):
                 continue
         elif not line and (not out or not out[-1]):
             continue

@@ -34,7 +34,7 @@ def strip_marks(text: str) -> str:
     for mark in ALL_MARKS:
         if mark in text:
             text = text.replace(mark, "")
-    if "&#" in text:
+    if "&#" in text and _MARK_REFERENCE.search(text):  # (a sub would copy the text regardless)
         text = _MARK_REFERENCE.sub("", text)
     return text
 

@@ -104,8 +104,14 @@ def _convert(text: str, options: Options) -> Conversion:
 
     if _is_html(raw.body):
         rules = options.rules or default_rules()
-        html, blocks, spans = extract_code(raw.body, rules.code_chrome())
-        cleaned = clean_html(html, rules, site_labels(metadata), options.company_links, keep_proxies=options.keep_proxies)
+        # Each step gets the only reference to the text it reads, so that a big article is
+        # held in one copy at a time rather than one per step (memory stays linear and small).
+        pending = [raw.body]
+        raw = None
+        html, blocks, spans = extract_code(pending.pop(), rules.code_chrome())
+        pending.append(html)
+        html = None
+        cleaned = clean_html(pending.pop(), rules, site_labels(metadata), options.company_links, keep_proxies=options.keep_proxies)
         body = tree_to_markdown(cleaned.root, blocks, spans)
         report.sites = cleaned.sites
         report.company_links_removed = cleaned.company_links_removed
