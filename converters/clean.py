@@ -36,6 +36,7 @@ class CleanResult:
         self.proxies_unwrapped = 0
         self.insecure_images: list[str] = []  # http:// pictures found behind a proxy
         self.source_link = ""  # the article's own address, from a hidden "original" link
+        self.plain_text = False  # no block markup: every line of the text is a line
 
 
 LAYOUT_TABLE = "data-feed2md-layout"  # set on tables used for layout; the writer reads them as blocks
@@ -134,12 +135,8 @@ def clean_html(
     remove_hidden(root, active, result)
     for node in _select(root, active.companies):
         _company(node, active, company_links, result)
-    for table in root.css("table table"):  # a table inside a table: the outer one is layout
-        outer = table.parent
-        while outer is not None and outer.tag != "table":
-            outer = outer.parent
-        if outer is not None:
-            outer.attrs[LAYOUT_TABLE] = ""
+    mark_layout_tables(root)
+    result.plain_text = is_plain_text(root)
     for node in root.css("a[href]"):
         _link(node, active, result, keep_proxies)
     for node in root.css("img"):
@@ -169,6 +166,90 @@ def _company(node, active: ActiveRules, mode: CompanyLinks, result: CleanResult)
         if entry["name"]:
             result.companies.setdefault(tuple(entry.items()), entry)
     node.unwrap()
+
+
+# A cell holding this much text, or several blocks, lays out a page rather than data.
+LAYOUT_CELL_TEXT = 500
+_CELL_BLOCK_TAGS = frozenset({"p", "div", "blockquote", "ul", "ol", "table", "section", "article", "pre"})
+
+
+def _own_cells(table) -> list:
+    cells = []
+    for cell in table.css("td, th"):
+        parent = cell.parent
+        while parent is not None and parent.tag != "table":
+            parent = parent.parent
+        if parent is not None and parent.mem_id == table.mem_id:
+            cells.append(cell)
+    return cells
+
+
+def _layout_cell(cell) -> bool:
+    if len("".join((cell.text(deep=True) or "").split())) > LAYOUT_CELL_TEXT:
+        return True
+    blocks = 0
+    child = cell.child
+    while child is not None:
+        if child.tag in _CELL_BLOCK_TAGS:
+            blocks += 1
+        elif child.tag == "br" and child.next is not None:
+            after = child.next
+            while after is not None and after.tag == "-text" and not (after.text_content or "").strip():
+                after = after.next
+            if after is not None and after.tag == "br":
+                return True  # two line breaks in a row: paragraphs
+        child = child.next
+    return blocks >= 2
+
+
+def mark_layout_tables(root) -> None:
+    """Mark the tables that lay out a page rather than hold data (the writer writes their
+    cells as blocks): a table holding a table, a table of a single cell, and a table with a
+    cell of long text or of several paragraphs (a forum post in `<td class="t_f">`)."""
+    for table in root.css("table"):
+        if LAYOUT_TABLE in table.attributes:
+            continue
+        if len(table.css("table")) > 1:  # (css() matches the node itself too)
+            table.attrs[LAYOUT_TABLE] = ""
+            continue
+        cells = _own_cells(table)
+        if len(cells) == 1 or any(_layout_cell(cell) for cell in cells):
+            table.attrs[LAYOUT_TABLE] = ""
+
+
+# Elements that make block structure; a body without them (but for wrappers) is plain text.
+_STRUCTURE_TAGS = frozenset({
+    "p", "br", "ul", "ol", "li", "dl", "dt", "dd", "table", "tr", "td", "th", "pre", "blockquote", "hr",
+    "h1", "h2", "h3", "h4", "h5", "h6", "figure", "figcaption", "header", "footer", "aside", "nav",
+})
+_WRAPPER_TAGS = frozenset({"div", "section", "article", "main", "body", "center"})
+_BLOCK_SELECTOR = ", ".join(sorted(_STRUCTURE_TAGS | _WRAPPER_TAGS))
+
+
+def is_plain_text(root) -> bool:
+    """True for a body of plain text: no block markup but a chain of wrapper elements (one
+    inside the other, never two side by side), as feeds write a text description. Each of
+    its lines is a line (one field per line: `開催場所 …` / `開場 …`)."""
+    node = root
+    while True:
+        wrappers = 0
+        child = node.child
+        inner = None
+        while child is not None:
+            tag = child.tag or ""
+            if tag in _STRUCTURE_TAGS:
+                return False
+            if tag in _WRAPPER_TAGS:
+                wrappers += 1
+                inner = child
+            elif tag[:1].isalpha() and child.css_first(_BLOCK_SELECTOR) is not None:
+                return False  # block markup inside inline markup
+            child = child.next
+        if wrappers > 1:
+            return False
+        if inner is None:
+            return "\n" in (root.text(deep=True) or "").strip()
+        node = inner
 
 
 def real_url(

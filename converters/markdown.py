@@ -52,6 +52,7 @@ _LINE_ENDING_TAGS = _BLOCK_TAGS | _HEADINGS | _TABLE_PARTS | {"p", "div", "ul", 
 # point rather than a regex class: compiling a class this wide costs ~1.5 ms of start-up.
 _CJK_RANGES = ((0x2E80, 0x312F), (0x31A0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF00, 0xFFEF))
 # Line breaks between two non-ASCII characters: the only candidates for joining (a cheap filter).
+_BLANK_LINES = lazy_compile(r"[ \t]*\n[ \t]*\n\s*")
 _WIDE_BREAK = lazy_compile(r"(?<=[^\x00-\x7f])[ \t]*\n\s*(?=[^\x00-\x7f])")
 
 
@@ -105,6 +106,7 @@ class _Writer(html2text.HTML2Text):
         self.last_char = ""  # last non-space character of text written so far
         self.pending_space = False  # a line break after CJK text, not yet known to be a space
         self.quote_depth = 0  # <blockquote>s open, whether or not written as quotes
+        self.plain_text = False  # the body has no block markup: its line breaks are breaks
 
     # -- tags ---------------------------------------------------------------------------
     def handle_tag(self, tag: str, attrs: dict, start: bool) -> None:
@@ -254,6 +256,9 @@ class _Writer(html2text.HTML2Text):
         if BLOCK_MARK in data or INLINE_MARK in data:
             self._placeholder(data)
             return
+        if self.plain_text and "\n" in data:
+            self._plain_lines(data)
+            return
         if self.pending_space or "\n" in data:
             data = self._cjk_line_breaks(data)
             if not data:
@@ -269,6 +274,22 @@ class _Writer(html2text.HTML2Text):
         # html2text's own "space after emphasis" logic adds spaces before CJK: switch it off.
         self.stressed = self.preceding_stressed = False
         super().handle_data(escape_text(data, in_brackets=any(self.astack)), entity_char=True)
+
+    def _plain_lines(self, data: str) -> None:
+        """Text of a plain-text body: each line stays a line, a blank line ends a paragraph."""
+        self.plain_text = False  # (each piece below is ordinary text)
+        try:
+            paragraphs = [p for p in _BLANK_LINES.split(data)]
+            for n, paragraph in enumerate(paragraphs):
+                if n:
+                    self.p()
+                for k, line in enumerate(paragraph.split("\n")):
+                    if k and line.strip():
+                        self._hard_break()
+                    if line.strip():
+                        self.handle_data(line.strip() if k or n else line.rstrip())
+        finally:
+            self.plain_text = True
 
     def _cjk_line_breaks(self, data: str) -> str:
         """A line break next to CJK text is no word space (CSS Text 3 segment breaks). Inside
@@ -351,12 +372,14 @@ def _replay(tree: LexborNode, writer: _Writer) -> None:
         node = node.next
 
 
-def tree_to_markdown(tree: LexborNode | None, blocks: list[CodeBlock], spans: list[str]) -> str:
-    """Render a cleaned HTML tree (with code placeholders) to normalised Markdown."""
+def tree_to_markdown(tree: LexborNode | None, blocks: list[CodeBlock], spans: list[str], plain_text: bool = False) -> str:
+    """Render a cleaned HTML tree (with code placeholders) to normalised Markdown;
+    `plain_text`: the body has no block markup (clean.is_plain_text), so its lines are lines."""
     if tree is None:
         return ""
     writer = _Writer()
     writer.start = True
+    writer.plain_text = plain_text
     _replay(tree, writer)
     raw = writer.optwrap(writer.finish())
     text = _layout(raw)

@@ -112,7 +112,7 @@ def _convert(text: str, options: Options) -> Conversion:
         pending.append(html)
         html = None
         cleaned = clean_html(pending.pop(), rules, site_labels(metadata), options.company_links, keep_proxies=options.keep_proxies)
-        body = tree_to_markdown(cleaned.root, blocks, spans)
+        body = tree_to_markdown(cleaned.root, blocks, spans, cleaned.plain_text)
         report.sites = cleaned.sites
         report.company_links_removed = cleaned.company_links_removed
         report.links_changed = cleaned.links_changed
