@@ -86,6 +86,7 @@ class Outcome:
         self.error: str | None = None
         self.encoding: str | None = None
         self.entry: list | None = None  # state entry for a successful file (see make_entry)
+        self.wrappers: dict[str, dict] = {}  # likely redirect wrappers no rule unwraps (library report)
 
 
 class Walk(NamedTuple):
@@ -355,6 +356,7 @@ def _process(task: Task, outcome: Outcome) -> None:
         return
     outcome.encoding = result.report.encoding
     outcome.warnings = list(result.report.warnings)
+    outcome.wrappers = result.report.likely_wrappers
     if _verify:
         from feed2md.converters.verify import verify
 
@@ -408,6 +410,7 @@ class Summary:
         self.warnings = 0
         self.elapsed = 0.0
         self.notices: list[str] = []  # about the run as a whole (a discarded state, …)
+        self.wrappers: dict[str, list] = {}  # host -> [param, links, files]
 
     @property
     def total(self) -> int:
@@ -423,6 +426,10 @@ class Summary:
         else:
             self.failed += 1
         self.warnings += len(outcome.warnings)
+        for host, seen in outcome.wrappers.items():
+            entry = self.wrappers.setdefault(host, [seen["param"], 0, 0])
+            entry[1] += seen["links"]
+            entry[2] += 1
 
 
 def run_batch(

@@ -63,6 +63,9 @@ class BatchReporter:
     def summary(self, s: Summary) -> None:
         for notice in s.notices:
             error(f"warning: {notice}")
+        for host, (param, links, files) in sorted(s.wrappers.items(), key=lambda kv: -kv[1][1]):
+            error(f"likely redirect wrapper: {host} ({links} links in {files} files carry an address in `{param}=`); "
+                  f"add {{ host = \"{host}\", param = \"{param}\" }} to the redirects of a --rules file")
         if self.quiet:
             return
         rate = s.total / s.elapsed if s.elapsed > 0 else 0.0

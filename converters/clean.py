@@ -37,6 +37,7 @@ class CleanResult:
         self.insecure_images: list[str] = []  # http:// pictures found behind a proxy
         self.source_link = ""  # the article's own address, from a hidden "original" link
         self.plain_text = False  # no block markup: every line of the text is a line
+        self.likely_wrappers: dict[str, dict] = {}  # host -> {param, links}: see note_wrapper
 
 
 LAYOUT_TABLE = "data-feed2md-layout"  # set on tables used for layout; the writer reads them as blocks
@@ -252,6 +253,28 @@ def is_plain_text(root) -> bool:
         node = inner
 
 
+_WRAPPED_ADDRESS = lazy_compile(r"^(?:https?:|https?%3a|%2f%2f|//)", re.I)
+
+
+def note_wrapper(url: str, result: CleanResult) -> None:
+    """A link whose query carries a whole address (`?to=https%3A…`) is likely a redirect or
+    affiliate wrapper that no rule names. It is never rewritten on a guess: it is noted per
+    host, so that the report can suggest the one-line rule that would unwrap it."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    try:
+        parts = urlsplit(url)
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+    except ValueError:
+        return
+    for name, value in pairs:
+        if _WRAPPED_ADDRESS.match(value.strip()):
+            host = (parts.hostname or "").lower()
+            entry = result.likely_wrappers.setdefault(host, {"param": name, "links": 0})
+            entry["links"] += 1
+            return
+
+
 def real_url(
     url: str, active: ActiveRules, *, image: bool, keep_proxies: bool = False, result: CleanResult | None = None
 ) -> str:
@@ -285,6 +308,8 @@ def _link(node, active: ActiveRules, result: CleanResult, keep_proxies: bool = F
         return
     if cleaned != href:
         result.links_changed += 1
+    if "=" in cleaned:
+        note_wrapper(cleaned, result)
     attrs = node.attrs
     if cleaned != href:
         attrs["href"] = cleaned

@@ -34,6 +34,7 @@ class Report:
         self.media_linked = 0
         self.hidden_removed = 0
         self.proxies_unwrapped = 0
+        self.likely_wrappers: dict[str, dict] = {}  # host -> {param, links}: links no rule unwraps
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
@@ -120,6 +121,12 @@ def _convert(text: str, options: Options) -> Conversion:
         report.media_linked = cleaned.media_linked
         report.hidden_removed = cleaned.hidden_removed
         report.proxies_unwrapped = cleaned.proxies_unwrapped
+        report.likely_wrappers = cleaned.likely_wrappers
+        for host, seen in cleaned.likely_wrappers.items():
+            report.warnings.append(
+                f"{seen['links']} link(s) through {host} carry a whole address in `{seen['param']}=`: likely a redirect "
+                f"wrapper; the rule {{ host = \"{host}\", param = \"{seen['param']}\" }} would unwrap them"
+            )
         for url in cleaned.insecure_images:
             report.warnings.append(f"image behind a proxy is plain http (kept as http): {url}")
         if cleaned.companies:

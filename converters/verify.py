@@ -17,7 +17,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from .article import split_article
 from .clean import active_rules, is_empty_anchor, real_url, remove_chrome, remove_hidden, site_labels
-from .images import image_source
+from .images import image_source, is_placeholder
 from .code import PLACEHOLDER, code_of, extract_code
 from .lazyre import lazy_compile
 from .markdown import markdown_parser
@@ -169,9 +169,18 @@ def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str
         if unquote(link) not in have_links:
             losses.append(f"missing link: {link}")
     have_images = {unquote(src) for src in actual.images}
+    want_images = {unquote(src) for src in expected.images}
     lost_images = [s for s in expected.images if unquote(s) not in have_images]
     if lost_images:
         losses.append(f"{len(lost_images)} image{'s' if len(lost_images) > 1 else ''} missing: {lost_images[0]}")
+        placeholders = [src for src in actual.images if is_placeholder(src) and unquote(src) not in want_images]
+        if placeholders:
+            losses.append(f"image is a placeholder: {placeholders[0]} (the source's picture: {lost_images[0]})")
+    for link in dict.fromkeys(actual.links):
+        if link.startswith("#"):
+            continue
+        if unquote(real_url(link, active, image=False)) != unquote(link):
+            losses.append(f"tracking or redirect left in link: {link}")
     for name, want, got in (
         ("headings", expected.headings, actual.headings),
         ("tables", expected.tables, actual.tables),
