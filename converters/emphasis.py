@@ -79,21 +79,12 @@ def _portable_script(match: re.Match) -> str:
     return match.group(0)
 
 
-# A heading that is bold from end to end (`## **01 为什么…？**`): headings are bold already,
-# and the markers would only be noise (or, next to CJK punctuation, not render).
-_WHOLLY_BOLD_HEADING = lazy_compile(
-    f"^([ \\t>]*#{{1,6}} [ \\t]*){OPEN['strong']}([^{OPEN['strong']}{CLOSE['strong']}\\n]*){CLOSE['strong']}[ \\t]*$", re.M
-)
-
-
 def resolve_emphasis(text: str) -> str:
     """Replace the emphasis marks of `text` by Markdown delimiters or generated tags."""
     if not _EMPHASIS_MARK.search(text):
         return text
     if OPEN["sup"] in text or OPEN["sub"] in text:
         text = _SCRIPT_PAIR.sub(_portable_script, text)
-    if "#" in text:
-        text = _WHOLLY_BOLD_HEADING.sub(r"\1\2", text)
     # Emphasis pairs within a line, or across a hard break; never across lines that may
     # belong to different blocks (list items, quotes), where raw <strong> could start an
     # HTML block. An unpaired marker is dropped: the text stays, the emphasis goes.

@@ -318,8 +318,3 @@ def test_ideographic_spaces_are_text_not_gaps(fidelity):
     assert result.body == "\u3000\u3000段落开头，中文\u3000中文。\n"
     assert fidelity.score_pair(source, result.text)["cjk_spaces"] == 0
     assert convert(result.text).text == result.text
-
-
-def test_a_wholly_bold_heading_loses_its_redundant_markers():
-    body = convert(article("<h2><strong>01 为什么选择现在进入中式滋补赛道？</strong></h2><h3>a <b>b</b></h3>")).body
-    assert body == "## 01 为什么选择现在进入中式滋补赛道？\n\n### a **b**\n"
