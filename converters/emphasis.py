@@ -220,40 +220,90 @@ def _render_pairs(tokens: list, pairs: list[tuple[int, int]]) -> list[str]:
 
 _LINK_END = lazy_compile(r"\]\([^()\s]*\)$")
 _ENTITY_END = lazy_compile(r"&#?\w+;$")
+_TRAILING_LINK = lazy_compile(r"^(.*?)\[([^\[\]]*)\](\([^()\s]*\))$", re.S)
 _SINGLE_LINK = lazy_compile(r"^\[([^\[\]]*)\](\([^()\s]*\))$")
+
+
+def _leading_punct(text: str) -> int:
+    """How many characters at the start of `text` are punctuation that may move outside
+    emphasis (not the start of a link, image, code span, tag, escape or entity)."""
+    n = 0
+    while n < len(text) and _is_punct(text[n], True) and text[n] not in "[`<\\&" and text[n : n + 2] != "![":
+        n += 1
+    return n
+
+
+def _trailing_punct(text: str) -> int:
+    """How many characters at the end of `text` are punctuation that may move outside
+    emphasis (not the end of a link, code span, tag, escape or entity)."""
+    end = len(text)
+    while end and _is_punct(text[end - 1], True) and text[end - 1] not in "`>" and text[end - 2 : end - 1] != "\\":
+        if (text[end - 1] == ")" and _LINK_END.search(text, 0, end)) or (text[end - 1] == ";" and _ENTITY_END.search(text, 0, end)):
+            break  # the end of a link or of an entity is syntax, not punctuation to move
+        end -= 1
+    return len(text) - end
+
+
+def _char_beside(out: list[str], index: int, step: int) -> str:
+    """The first character written beside token `index`, before it (step -1) or after it
+    (step 1); '' at an edge. An emphasis mark counts as punctuation (`*`)."""
+    k = index + step
+    while 0 <= k < len(out):
+        if out[k]:
+            char = out[k][-1] if step < 0 else out[k][0]
+            return "*" if char in _MARK_KIND else char
+        k += step
+    return ""
+
+
+def _free_outside(char: str) -> bool:
+    """True when a delimiter run with this character outside it flanks whatever is inside:
+    an edge, whitespace, or ASCII punctuation (punctuation under every definition)."""
+    return not char or char.isspace() or char in _ASCII_PUNCT
 
 
 def _portable_edges(out: list[str], o: int, c: int, opener: str, closer: str) -> tuple[str, str]:
     """Make a pair's delimiters flank in every renderer, without raw HTML: punctuation at the
     inner edges goes outside them (`**“重点”**内容` -> `“**重点**”内容`, `**提示：**正文` ->
-    `**提示**：正文`), and emphasis around one whole link goes inside its text
-    (`[**名称**](url)`). Once both inner edges are letters or digits, an opening run is
-    left-flanking and a closing run right-flanking under every definition of punctuation
-    (P, P+S, ASCII-only), whatever stands outside. Returns the opener and closer, with the
-    moved characters."""
+    `**提示**：正文`); emphasis around one whole link goes inside its text (`[**名称**](url)`),
+    and emphasis that ends with a link is split there (`**请戳**（[**这里**](url)`). Once both
+    inner edges are letters or digits, an opening run is left-flanking and a closing run
+    right-flanking under every definition of punctuation (P, P+S, ASCII-only), whatever
+    stands outside. Returns the opener and closer, with the moved characters."""
+    single = c - 1 == o + 1
     first, last = out[o + 1], out[c - 1]
-    if c - 1 == o + 1:
-        link = _SINGLE_LINK.match(first)
-        if link and link.group(1).strip():
-            out[o + 1] = link.group(1)
-            return "[" + opener, closer + "]" + link.group(2)
-    lead = ""
-    while first and _is_punct(first[0], True) and first[0] not in "[`<\\&" and first[:2] != "![":
-        lead, first = lead + first[0], first[1:]
-    if c - 1 == o + 1:
-        last = first
-    trail = ""
-    while last and _is_punct(last[-1], True) and last[-1] not in "`>" and last[-2:-1] != "\\":
-        if (last[-1] == ")" and _LINK_END.search(last)) or (last[-1] == ";" and _ENTITY_END.search(last)):
-            break  # the end of a link or of an entity is syntax, not punctuation to move
-        trail, last = last[-1] + trail, last[:-1]
-    if not (first if c - 1 > o + 1 else last).strip():
-        return opener, closer  # only punctuation: left as it is (flanking decides below)
-    if c - 1 == o + 1:
-        out[o + 1] = last
+    # A side needs rewriting only where what stands outside could stop the run: a letter, or
+    # punctuation that some renderer does not count as such (CJK punctuation for old marked).
+    open_free = _free_outside(_char_beside(out, o, -1))
+    close_free = _free_outside(_char_beside(out, c, 1))
+    lead = 0 if open_free else _leading_punct(first)
+    moved_lead = first[:lead]
+    if single:
+        first = last = first[lead:]
     else:
-        out[o + 1], out[c - 1] = first, last
-    return lead + opener, closer + trail
+        first = first[lead:]
+    trail = 0 if close_free else _trailing_punct(last)
+    core, moved_trail = last[: len(last) - trail], last[len(last) - trail :]
+    if not (first if not single else core).strip():
+        return opener, closer  # only punctuation: left as it is (flanking decides below)
+    link = _SINGLE_LINK.match(core) if single and not (open_free and close_free) else None
+    if link and link.group(1).strip():  # emphasis around one whole link: inside its text
+        out[o + 1] = link.group(1)
+        return moved_lead + "[" + opener, closer + "]" + link.group(2) + moved_trail
+    ending = None if close_free else _TRAILING_LINK.match(core)
+    if ending and ending.group(2).strip() and (not single or ending.group(1).strip()):
+        # Emphasis that ends with a link: split there, the link's part inside its text.
+        before = ending.group(1)
+        split_trail = _trailing_punct(before)
+        if not single or before[: len(before) - split_trail].strip():
+            core = (before[: len(before) - split_trail] + closer + before[len(before) - split_trail :]
+                    + "[" + opener + ending.group(2))
+            closer = closer + "]" + ending.group(3)
+    if single:
+        out[o + 1] = core
+    else:
+        out[o + 1], out[c - 1] = first, core
+    return moved_lead + opener, closer + moved_trail
 
 
 def _after_space(tokens: list[str], index: int) -> bool:

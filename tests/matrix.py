@@ -158,3 +158,98 @@ def attack_vectors() -> tuple[tuple[str, str], ...]:
             if isinstance(entry, dict) and isinstance(entry.get("payload"), str):
                 vectors.append((f"{suite}#{i}", entry["payload"]))
     return tuple(vectors)
+
+
+# -- the matrix, for people: python -m tests.matrix ------------------------------------------
+_VISIBLE_SPACE = re.compile(r"\s+")
+_GENERATED_TAG_TEXT = re.compile(r"</?(?:strong|em|del|sup|sub|br)>")
+
+
+def _source_counts(body_html: str) -> dict[str, int]:
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(body_html)
+    root = tree.body
+    if root is None:
+        return {"emphasis": 0, "sup": 0, "tables": 0, "text": 0}
+    for node in root.css("script, style, pre, code, [hidden]"):
+        node.decompose()
+    emphasis = sum(1 for n in root.css("strong, b") if (n.text(deep=True) or "").strip(" \u3000\n\t"))
+    tables = sum(1 for t in root.css("table") if len(t.css("td, th")) > 1 and len(t.css("table")) == 1)
+    text = len(_VISIBLE_SPACE.sub("", root.text(deep=True) or ""))
+    return {"emphasis": emphasis, "sup": len(root.css("sup, sub")), "tables": tables, "text": text}
+
+
+def _rendered_counts(rendered: str) -> dict[str, int]:
+    from selectolax.lexbor import LexborHTMLParser
+
+    root = LexborHTMLParser(rendered).body
+    if root is None:
+        return {"emphasis": 0, "markers": 0, "raw_shown": 0, "raw_omitted": 0, "sup": 0, "tables": 0, "text": 0}
+    omitted = rendered.count("raw HTML omitted")
+    for node in root.css("pre, code"):
+        node.decompose()
+    visible = root.text(deep=True) or ""
+    return {
+        "emphasis": len(root.css("strong, b")),
+        "markers": visible.count("**") + visible.count("__"),
+        "raw_shown": len(_GENERATED_TAG_TEXT.findall(visible)),
+        "raw_omitted": omitted,
+        "sup": len(root.css("sup, sub")) + sum(visible.count(c) for c in "⁰¹²³⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉"),
+        "tables": len(root.css("table")),
+        "text": len(_VISIBLE_SPACE.sub("", visible)),
+    }
+
+
+def corpus_matrix(renderers: tuple[str, ...] = RENDERERS) -> dict[str, dict[str, float]]:
+    """Per renderer, summed over the shared corpus: emphasis expected and kept, markers shown
+    as text, generated tags shown as text or omitted, tables beyond the source's, and the
+    smallest visible-text ratio of a file (rendered text over the source's)."""
+    from feed2md.converters import convert_bytes
+    from feed2md.converters.article import split_article
+
+    corpus = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+    files = sorted(corpus.glob("*/*.txt"))
+    sources, bodies = [], []
+    for path in files:
+        data = path.read_bytes()
+        sources.append(_source_counts(split_article(data.decode("utf-8")).body))
+        bodies.append(body_of(convert_bytes(data).text))
+    table = {}
+    for name in renderers:
+        if missing(name):
+            continue
+        row = {"files": len(files), "emphasis_expected": 0, "emphasis_kept": 0, "markers_shown": 0,
+               "raw_html_shown": 0, "raw_html_omitted": 0, "spurious_tables": 0, "sup_expected": 0,
+               "sup_kept": 0, "text_ratio_min": 1.0}
+        for source, rendered in zip(sources, render(name, bodies)):
+            got = _rendered_counts(rendered)
+            row["emphasis_expected"] += source["emphasis"]
+            row["emphasis_kept"] += min(got["emphasis"], source["emphasis"])
+            row["markers_shown"] += got["markers"]
+            row["raw_html_shown"] += got["raw_shown"]
+            row["raw_html_omitted"] += got["raw_omitted"]
+            row["spurious_tables"] += max(0, got["tables"] - source["tables"])
+            row["sup_expected"] += source["sup"]
+            row["sup_kept"] += min(got["sup"], source["sup"])
+            if source["text"]:
+                row["text_ratio_min"] = min(row["text_ratio_min"], round(got["text"] / source["text"], 4))
+        table[name] = row
+    return table
+
+
+def main() -> None:
+    table = corpus_matrix()
+    columns = ["files", "emphasis_expected", "emphasis_kept", "markers_shown", "raw_html_shown",
+               "raw_html_omitted", "spurious_tables", "sup_expected", "sup_kept", "text_ratio_min"]
+    print("| renderer | " + " | ".join(columns) + " |")
+    print("|---" * (len(columns) + 1) + "|")
+    for name, row in table.items():
+        print(f"| {name} | " + " | ".join(str(row[c]) for c in columns) + " |")
+    for name in RENDERERS:
+        if missing(name):
+            print(f"(not installed: {missing(name)})")
+
+
+if __name__ == "__main__":
+    main()
