@@ -226,18 +226,29 @@ _SINGLE_LINK = lazy_compile(r"^\[([^\[\]]*)\](\([^()\s]*\))$")
 
 def _leading_punct(text: str) -> int:
     """How many characters at the start of `text` are punctuation that may move outside
-    emphasis (not the start of a link, image, code span, tag, escape or entity)."""
+    emphasis (not the start of a link, image, code span, tag or entity; an escape `\\-`
+    moves as a whole)."""
     n = 0
-    while n < len(text) and _is_punct(text[n], True) and text[n] not in "[`<\\&" and text[n : n + 2] != "![":
-        n += 1
+    while n < len(text):
+        if text[n] == "\\" and n + 1 < len(text) and text[n + 1] in _ASCII_PUNCT:
+            n += 2
+        elif _is_punct(text[n], True) and text[n] not in "[`<\\&" and text[n : n + 2] != "![":
+            n += 1
+        else:
+            break
     return n
 
 
 def _trailing_punct(text: str) -> int:
     """How many characters at the end of `text` are punctuation that may move outside
-    emphasis (not the end of a link, code span, tag, escape or entity)."""
+    emphasis (not the end of a link, code span, tag or entity; an escape moves as a whole)."""
     end = len(text)
-    while end and _is_punct(text[end - 1], True) and text[end - 1] not in "`>" and text[end - 2 : end - 1] != "\\":
+    while end and _is_punct(text[end - 1], True) and text[end - 1] not in "`>":
+        if text[end - 2 : end - 1] == "\\":  # an escape moves as a whole, unless the backslash is itself escaped
+            if text[end - 3 : end - 2] == "\\":
+                break
+            end -= 2
+            continue
         if (text[end - 1] == ")" and _LINK_END.search(text, 0, end)) or (text[end - 1] == ";" and _ENTITY_END.search(text, 0, end)):
             break  # the end of a link or of an entity is syntax, not punctuation to move
         end -= 1

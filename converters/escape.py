@@ -10,6 +10,8 @@ kramdown), not by CommonMark alone:
 - A `~` is only special when another one in the same block could pair with it (GFM
   strikethrough, single tildes in cmark-gfm); then it is `&#126;`, since Python-Markdown and
   kramdown show `\\~` as written. A lone `~` (`2021~2023`, `~完`) stays bare.
+- A run of `-` keeps every dash after the first escaped (`-\\-\\-`): kramdown (Jekyll) turns
+  `--` and `---` into en and em dashes.
 - `*`, `` ` ``, `\\`, `_` runs at a word edge, and `|` (a table cell, and kramdown reads
   any paragraph holding `|` as a table) take a backslash: all of them honour it.
 - `[` and `]` are escaped only where they could make a link, a footnote, a wiki link or a
@@ -27,9 +29,9 @@ import re
 from .lazyre import lazy_compile
 from .markers import BRACKET_MARK, LINE_MARK, TILDE_MARK, split_block_lines
 
-_MAYBE_SPECIAL = lazy_compile(r"[`*\[\]~_\\<&|]")
+_MAYBE_SPECIAL = lazy_compile(r"[`*\[\]~_\\<&|]|--")
 _INLINE_SPECIAL = lazy_compile(
-    r"[`*|]|_+|~|\\(?=[!-/:-@\[-`{-~]|$)|<(?=[A-Za-z/!?]|$)|&(?=#?[A-Za-z0-9]+;)"
+    r"[`*|]|_+|~|-{2,}|\\(?=[!-/:-@\[-`{-~]|$)|<(?=[A-Za-z/!?]|$)|&(?=#?[A-Za-z0-9]+;)"
     r"|\[(?=[\^\[]|[^\]]*\]:)|\](?=[(\[:]|$)"
 )
 _UNESCAPED_BRACKET = lazy_compile(r"(?<!\\)[\[\]]")
@@ -48,6 +50,8 @@ def _inline(match: re.Match) -> str:
         if before.isalnum() and after.isalnum():
             return char  # inside a word (snake_case): no renderer reads it as emphasis
         return "\\_" * len(char)  # the whole run: `\__init_\_` would still read as emphasis
+    if first == "-":
+        return "-" + "\\-" * (len(char) - 1)  # kramdown would make `--`/`---` en and em dashes
     if first == "<":
         return "&lt;"
     if first == "&":
