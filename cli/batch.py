@@ -212,11 +212,11 @@ def digest(data: bytes) -> str:
     return blake2b(data, digest_size=16).hexdigest()
 
 
-def make_entry(task: Task, data: bytes) -> list | None:
+def make_entry(task: Task, input_digest: str) -> list | None:
     stat_in, stat_out = _stat_pair(task.source), _stat_pair(task.output)
     if stat_in is None or stat_out is None:
         return None
-    return [task.rel, *stat_in, *stat_out, digest(data)]
+    return [task.rel, *stat_in, *stat_out, input_digest]
 
 
 def fresh_entry(task: Task, entry: list | None) -> list | None:
@@ -349,8 +349,12 @@ def _process(task: Task, outcome: Outcome) -> None:
     if why:
         outcome.error = why
         return
+    input_digest = digest(data)
     try:
-        result = convert_bytes(data, _options)
+        # `data` is handed over (its only reference), so convert_bytes frees it once decoded.
+        pending = [data]
+        del data
+        result = convert_bytes(pending.pop(), _options)
     except ConversionError as exc:
         outcome.error = str(exc)
         return
@@ -377,7 +381,7 @@ def _process(task: Task, outcome: Outcome) -> None:
             outcome.error = f"cannot write {task.out_rel}: {exc.strerror or exc}"
             return
         outcome.status = "converted"
-    outcome.entry = make_entry(task, data)
+    outcome.entry = make_entry(task, input_digest)
 
 
 def run_tasks(tasks: list[Task], jobs: int, options: Options, check: bool, verify: bool) -> Iterator[Outcome]:

@@ -109,8 +109,9 @@ def convert_cmd(
     written: set[Path] = set()
     for name in files:
         try:
-            data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
-            result = convert_bytes(data, options)
+            # Read straight into the call: convert_bytes then holds the only reference to
+            # the bytes and frees them once decoded (a big file is not held twice).
+            result = convert_bytes(sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes(), options)
         except ConversionError as exc:
             error(f"{display(name)}: {exc}")
             failed = True

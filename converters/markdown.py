@@ -381,6 +381,7 @@ def tree_to_markdown(tree: LexborNode | None, blocks: list[CodeBlock], spans: li
     writer.start = True
     writer.plain_text = plain_text
     _replay(tree, writer)
+    del tree  # the caller handed over its only reference: the parsed page is freed here
     raw = writer.optwrap(writer.finish())
     text = _layout(raw)
     if blocks or spans:

@@ -113,7 +113,9 @@ def _convert(text: str, options: Options) -> Conversion:
         pending.append(html)
         html = None
         cleaned = clean_html(pending.pop(), rules, site_labels(metadata), options.company_links, keep_proxies=options.keep_proxies)
-        body = tree_to_markdown(cleaned.root, blocks, spans, cleaned.plain_text)
+        pending.append(cleaned.root)
+        cleaned.root = None  # the writer frees the tree once it has read it
+        body = tree_to_markdown(pending.pop(), blocks, spans, cleaned.plain_text)
         report.sites = cleaned.sites
         report.company_links_removed = cleaned.company_links_removed
         report.links_changed = cleaned.links_changed
@@ -158,6 +160,7 @@ def convert_bytes(data: bytes, options: Options | None = None) -> Conversion:
     """Convert a file's raw bytes (any common encoding; see article.decode)."""
     _check_size(len(data), options or Options())
     text, encoding = decode(data)
+    del data  # freed here when the caller handed over its only reference
     result = convert(text, options)
     result.report.encoding = encoding
     return result
