@@ -13,7 +13,14 @@ measures REPEAT times, interleaved, reporting medians):
   convert     feed2md convert FILE vs the html2text CLI on the same body (median of RUNS)
   memory      peak RSS of any one batch process, for a small and the full tree
 
-and prints each figure with its ratio and the target of issue #7. Timings on a shared machine
+and prints each figure with its ratio and the target of issue #7.
+
+    python benchmarks/bench.py --hostile [--size-mb 50]
+
+measures instead the pathological inputs of issue #13, one `feed2md convert` each: 5,000
+nested lists, quotes and tables (time, text kept), and peak memory against body size for a
+big article (the corpus repeated to SIZE_MB) and for 100,000 36kr company links, against the
+bound of 8x the body plus 60 MB. Timings on a shared machine
 are noisy: read the ratios, and run it twice before believing a regression. The CPU-time ratio
 of one job against the floor is printed too: other load on the machine moves it much less.
 """
@@ -116,16 +123,66 @@ def warm_bytecode() -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", *folders], check=True)
 
 
+def run_measured(cmd: list[str]) -> tuple[float, int, bytes]:
+    """Wall time, peak RSS (KiB) and stdout of one command, measured in a fresh child."""
+    probe = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL); "
+        "sys.stderr.write(f'{time.perf_counter() - t} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}'); "
+        "sys.stdout.buffer.write(p.stdout)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True)
+    seconds, rss = done.stderr.decode().split()[-2:]
+    return float(seconds), int(rss), done.stdout
+
+
+def hostile(feed2md: str, size_mb: int) -> int:
+    """Issue #13's pathological inputs: time for deep nesting, memory against body size."""
+    WORK.mkdir(exist_ok=True)
+    front = "---\ntitle: t\n---\n"
+    print("5,000 levels of nesting (target: under 1 s each, text kept)")
+    for name, opening, closing in (("lists", "<ul><li>x", "</li></ul>"), ("quotes", "<blockquote>x", "</blockquote>"),
+                                   ("tables", "<table><tr><td>x", "</td></tr></table>")):
+        path = WORK / f"nested-{name}.txt"
+        path.write_text(front + opening * 5000 + closing * 5000, "utf-8")
+        seconds, _, out = run_measured([feed2md, "convert", str(path)])
+        kept = out.decode("utf-8").split("---\n", 2)[-1].count("x")
+        print(f"  {name:<7} {seconds:6.2f} s   text kept: {kept} of 5000")
+    print(f"\npeak memory against body size (target: at most 8x the body + 60 MB)")
+    article = (CORPUS / "mixed" / "010.txt").read_text("utf-8").split("\n---\n", 1)[1]
+    big = WORK / f"big-{size_mb}mb.txt"
+    if not big.exists():
+        big.write_text(front + article * (size_mb * 2**20 // len(article.encode("utf-8"))), "utf-8")
+    anchor = ('<a class="project-link" data-id="567007" data-name="资管网" data-logo="https://img.36krcdn.com/20210813/'
+              'v2_af39aa4927834e609b6776184d182155_img_000" data-refer-type="2" href="https://36kr.com/projectDetails/567007" '
+              'target="_blank">资管网</a>')
+    links = WORK / "company-links-100k.txt"
+    if not links.exists():
+        links.write_text(front + "<p>" + "，".join([anchor] * 100_000) + "</p>", "utf-8")
+    for label, path in ((f"a {size_mb} MB article", big), ("100,000 company links", links)):
+        size = path.stat().st_size
+        seconds, rss, _ = run_measured([feed2md, "convert", "--max-size", "0", str(path)])
+        bound = 8 * size + 60 * 2**20
+        print(f"  {label:<22} body {size / 2**20:6.1f} MB  peak {rss / 1024:6.0f} MB  "
+              f"= {rss * 1024 / size:4.1f}x  bound {bound / 2**20:5.0f} MB  {'ok' if rss * 1024 <= bound else 'OVER'}  ({seconds:.1f} s)")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--copies", type=int, default=50)
     parser.add_argument("--runs", type=int, default=15, help="runs of the one-file measures")
     parser.add_argument("--repeat", type=int, default=3, help="runs of the tree measures (median)")
+    parser.add_argument("--hostile", action="store_true", help="measure issue #13's pathological inputs instead")
+    parser.add_argument("--size-mb", type=int, default=50, help="body size of the big-article measure (--hostile)")
     args = parser.parse_args()
     feed2md = str(BIN / "feed2md")
     html2text_cli = str(BIN / "html2text")
     if not Path(feed2md).exists():
         sys.exit("install feed2md first (see README)")
+    if args.hostile:
+        warm_bytecode()
+        return hostile(feed2md, args.size_mb)
 
     warm_bytecode()
     src, files = build_tree(args.copies)

@@ -174,17 +174,6 @@ LAYOUT_CELL_TEXT = 500
 _CELL_BLOCK_TAGS = frozenset({"p", "div", "blockquote", "ul", "ol", "table", "section", "article", "pre"})
 
 
-def _own_cells(table) -> list:
-    cells = []
-    for cell in table.css("td, th"):
-        parent = cell.parent
-        while parent is not None and parent.tag != "table":
-            parent = parent.parent
-        if parent is not None and parent.mem_id == table.mem_id:
-            cells.append(cell)
-    return cells
-
-
 def _layout_cell(cell) -> bool:
     if len("".join((cell.text(deep=True) or "").split())) > LAYOUT_CELL_TEXT:
         return True
@@ -206,14 +195,19 @@ def _layout_cell(cell) -> bool:
 def mark_layout_tables(root) -> None:
     """Mark the tables that lay out a page rather than hold data (the writer writes their
     cells as blocks): a table holding a table, a table of a single cell, and a table with a
-    cell of long text or of several paragraphs (a forum post in `<td class="t_f">`)."""
+    cell of long text or of several paragraphs (a forum post in `<td class="t_f">`).
+    Linear in the page: each table looks up to its nearest enclosing table once, and only
+    tables without tables inside (whose cells are all their own) are looked into."""
+    for inner in root.css("table table"):
+        outer = inner.parent
+        while outer is not None and outer.tag != "table":
+            outer = outer.parent
+        if outer is not None:
+            outer.attrs[LAYOUT_TABLE] = ""
     for table in root.css("table"):
         if LAYOUT_TABLE in table.attributes:
             continue
-        if len(table.css("table")) > 1:  # (css() matches the node itself too)
-            table.attrs[LAYOUT_TABLE] = ""
-            continue
-        cells = _own_cells(table)
+        cells = table.css("td, th")
         if len(cells) == 1 or any(_layout_cell(cell) for cell in cells):
             table.attrs[LAYOUT_TABLE] = ""
 
