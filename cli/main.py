@@ -56,7 +56,10 @@ def main(
     """Turn scraped feed articles into clean, normalised Markdown."""
 
 
-def _options(companies: CompanyLinks, rules_file: Path | None, keep_proxies: bool = False, max_size: float | None = None) -> Options:
+def _options(
+    companies: CompanyLinks, rules_file: Path | None, keep_proxies: bool = False, max_size: float | None = None,
+    verifying: bool = True,
+) -> Options:
     rules = None  # the built-in rules, parsed when first needed
     if rules_file is not None:
         try:
@@ -70,7 +73,8 @@ def _options(companies: CompanyLinks, rules_file: Path | None, keep_proxies: boo
             error(str(exc))
             raise typer.Exit(2) from None
     extra = {} if max_size is None else {"max_size": int(max_size * 2**20)}
-    return Options(company_links=companies, rules=rules, keep_proxies=keep_proxies, **extra)
+    # Without --verify nothing reads the decoded input again: it is not kept (memory).
+    return Options(company_links=companies, rules=rules, keep_proxies=keep_proxies, keep_source=verifying, **extra)
 
 
 COMPANIES_HELP = "36kr company links: 'text' keeps only the name (default), 'list' also lists them under `companies` in the front matter, 'link' keeps clean links."
@@ -102,7 +106,7 @@ def convert_cmd(
     if files.count("-") > 1:
         error("stdin ('-') can be read only once")
         raise typer.Exit(2)
-    options = _options(companies, rules_file, keep_proxies, max_size)
+    options = _options(companies, rules_file, keep_proxies, max_size, verifying=verify_output)
     from feed2md.converters import convert_bytes
 
     failed = False
@@ -186,7 +190,7 @@ def batch(
     from .batch_report import BatchReporter
     from .batch import DEFAULT_GLOBS, Busy, digest, run_batch
 
-    options = _options(companies, rules_file, keep_proxies, max_size)
+    options = _options(companies, rules_file, keep_proxies, max_size, verifying=verify_output)
     out_resolved = out.resolve()
     if out_resolved == src.resolve() or out_resolved in src.resolve().parents:
         # Outputs mirror SRC_DIR under OUT_DIR: with SRC_DIR inside it, one could land on an input.

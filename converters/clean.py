@@ -125,12 +125,17 @@ def clean_html(
     `labels` are the article's author and categories (see site_labels), used to recognise
     its site. `keep_proxies`: leave proxied addresses as written (else they are unwrapped).
     """
-    tree = LexborHTMLParser(body)
+    active = active_rules(body, rules, labels)
+    # Parsed from UTF-8 bytes, the text dropped first: a big page is held once while lexbor
+    # builds its tree (the pipeline hands over its only reference to `body`).
+    encoded = body.encode("utf-8", "surrogatepass")
+    body = ""
+    tree = LexborHTMLParser(encoded)
+    del encoded
     tree.raw_html = b""  # selectolax keeps a UTF-8 copy of the input only to clone trees; none is cloned here
     root = tree.body
     if root is None:
         return CleanResult(None)
-    active = active_rules(body, rules, labels)
     result = CleanResult(root, sites=active.sites)
     remove_chrome(root, active)
     remove_hidden(root, active, result)

@@ -382,8 +382,9 @@ def tree_to_markdown(tree: LexborNode | None, blocks: list[CodeBlock], spans: li
     writer.plain_text = plain_text
     _replay(tree, writer)
     del tree  # the caller handed over its only reference: the parsed page is freed here
-    raw = writer.optwrap(writer.finish())
-    text = _layout(raw)
+    text = writer.optwrap(writer.finish())
+    del writer  # its pieces of output (html2text's outtextlist) are one string now
+    text = _layout(text)
     if blocks or spans:
         text = _substitute_code_spans(text, blocks, spans)
     if blocks:

@@ -30,6 +30,7 @@ class Options(NamedTuple):
     rules: RuleSet | None = None  # None: the built-in rules
     keep_proxies: bool = False  # leave proxied image and link addresses as written
     max_size: int = DEFAULT_MAX_SIZE  # bytes (characters, for text); 0: no limit
+    keep_source: bool = True  # keep the decoded input as Conversion.source (for verify)
 
     def fingerprint(self) -> str:
         """A stable string that changes whenever the options would change the output.

@@ -48,7 +48,7 @@ class Conversion(NamedTuple):
     metadata: dict[str, Any]
     body: str
     report: Report
-    source: str = ""  # the article as read (decoded), for verification
+    source: str = ""  # the article as read (decoded), for verification ("" without Options.keep_source)
 
 
 # Bodies that open with a tag are HTML (the scraped case); feed2md's own Markdown never does,
@@ -84,8 +84,14 @@ def convert(text: str, options: Options | None = None) -> Conversion:
         raise ConversionError("expected text (str); use convert_bytes for raw file contents")
     options = options or Options()
     _check_size(len(text), options)
+    return _guarded([text], options)
+
+
+def _guarded(pending: list[str], options: Options) -> Conversion:
+    """_convert, with every failure a ConversionError. `pending` holds the text, so that
+    _convert can take the only reference to it (see convert_bytes)."""
     try:
-        return _convert(text, options)
+        return _convert(pending, options)
     except ConversionError:
         raise
     except RecursionError:
@@ -94,10 +100,12 @@ def convert(text: str, options: Options | None = None) -> Conversion:
         raise ConversionError(f"internal error ({type(exc).__name__}: {exc}); please report it") from exc
 
 
-def _convert(text: str, options: Options) -> Conversion:
+def _convert(pending: list[str], options: Options) -> Conversion:
     report = Report()
-    text = strip_marks(text)
+    text = strip_marks(pending.pop())
     raw = split_article(text)
+    source = text if options.keep_source else ""
+    text = None  # without keep_source (and when convert_bytes decoded it) the text is freed here
     if not raw.closed:
         report.warnings.append("front matter has no closing '---'; it ends at the first line that is not YAML")
     meta = parse_front_matter(raw.front_matter, report.warnings, raw.syntax)
@@ -146,7 +154,7 @@ def _convert(text: str, options: Options) -> Conversion:
         out = front + "\n" + body
     else:
         out = front + body
-    return Conversion(text=out, metadata=metadata, body=body, report=report, source=text)
+    return Conversion(text=out, metadata=metadata, body=body, report=report, source=source)
 
 
 def _check_size(size: int, options: Options) -> None:
@@ -158,9 +166,12 @@ def _check_size(size: int, options: Options) -> None:
 
 def convert_bytes(data: bytes, options: Options | None = None) -> Conversion:
     """Convert a file's raw bytes (any common encoding; see article.decode)."""
-    _check_size(len(data), options or Options())
-    text, encoding = decode(data)
+    options = options or Options()
+    _check_size(len(data), options)
+    decoded = decode(data)
     del data  # freed here when the caller handed over its only reference
-    result = convert(text, options)
+    pending, encoding = [decoded[0]], decoded[1]
+    del decoded
+    result = _guarded(pending, options)
     result.report.encoding = encoding
     return result
