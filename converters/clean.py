@@ -130,6 +130,8 @@ def clean_html(
     # builds its tree (the pipeline hands over its only reference to `body`).
     encoded = body.encode("utf-8", "surrogatepass")
     body = ""
+    if len(encoded) > PRUNE_ABOVE:
+        encoded = prune_attributes(encoded, active)
     tree = LexborHTMLParser(encoded)
     del encoded
     tree.raw_html = b""  # selectolax keeps a UTF-8 copy of the input only to clone trees; none is cloned here
@@ -151,6 +153,36 @@ def clean_html(
         _media(node, active, result)
 
     return result
+
+
+# lexbor holds about 8 bytes of tree for each byte of attribute text, so a big page made mostly
+# of attributes (100,000 company links, each with data-logo, data-refer-type, target, …) would
+# outgrow the memory bound. Above this size, attributes that nothing in feed2md reads are
+# dropped before parsing; the output is the same (tests/test_hardening.py checks the corpus).
+PRUNE_ABOVE = 1 << 20
+_TAG = lazy_compile(rb"""<[A-Za-z][^\s/>]*(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_UNREAD_ATTRIBUTE = lazy_compile(
+    rb"""\s((?:data-|aria-(?!hidden\b))[\w:.-]+|target|rel|tabindex|loading|decoding|referrerpolicy|crossorigin|draggable)"""
+    rb"""(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?(?=[\s/>])""",
+    re.I,
+)
+_SELECTOR_ATTRIBUTE = re.compile(r"\[\s*([A-Za-z_][\w:.-]*)")
+_READ_DATA_ATTRIBUTES = ("data-name", "data-id", "data", "data-src")
+
+
+def prune_attributes(encoded: bytes, active: ActiveRules) -> bytes:
+    """The page with the attributes that no rule and no step reads taken out of its tags."""
+    keep = {name.lower().encode() for name in (*active.lazy_src, *_READ_DATA_ATTRIBUTES)}
+    for selector in (*active.drop, *active.unwrap, *active.companies, *active.source_link):
+        keep.update(name.lower().encode() for name in _SELECTOR_ATTRIBUTE.findall(selector))
+
+    def unread(match: re.Match) -> bytes:
+        return match[0] if match[1].lower() in keep else b""
+
+    def prune(tag: re.Match) -> bytes:
+        return _UNREAD_ATTRIBUTE.sub(unread, tag[0])
+
+    return _TAG.sub(prune, encoded)
 
 
 def _company(node, active: ActiveRules, mode: CompanyLinks, result: CleanResult) -> None:

@@ -161,6 +161,25 @@ def test_size_limit_fails_with_a_clear_line():
         convert(article("<p>x</p>" * 200), Options(max_size=1000))
 
 
+def test_pruning_unread_attributes_changes_no_output(monkeypatch):
+    """Big pages are parsed without the attributes nothing reads (item 15): on every corpus
+    file, forcing that step gives the same output, and it does remove what it should."""
+    from feed2md.converters import clean
+    from feed2md.converters.rules import default_rules
+
+    files = corpus_files("36kr", "mixed", "seed")
+    normal = [convert(f.read_text("utf-8")).text for f in files]
+    monkeypatch.setattr(clean, "PRUNE_ABOVE", 0)
+    assert [convert(f.read_text("utf-8")).text for f in files] == normal
+    rules = default_rules().select([], set())
+    pruned = clean.prune_attributes(
+        b'<a class="project-link" data-id="1" data-logo="x>y" target=_blank href="h">A</a>'
+        b'<img data-src="s" src=p loading=lazy><p title="a data-logo=1">t data-x="2"</p>',
+        rules,
+    )
+    assert pruned == b'<a class="project-link" data-id="1" href="h">A</a><img data-src="s" src=p><p title="a data-logo=1">t data-x="2"</p>'
+
+
 # -- 5-10: batch owns OUT_DIR ---------------------------------------------------------------
 def test_a_file_name_that_is_not_utf8_converts_and_the_state_is_saved(tmp_path):
     src = _tree(tmp_path / "src", 2)
