@@ -16,7 +16,7 @@ from urllib.parse import unquote
 from selectolax.lexbor import LexborHTMLParser
 
 from .article import split_article
-from .clean import active_rules, is_empty_anchor, real_url, remove_chrome, remove_hidden, site_labels
+from .clean import active_rules, is_empty_anchor, is_plain_text, real_url, remove_chrome, remove_hidden, site_labels
 from .images import image_source, is_placeholder
 from .code import PLACEHOLDER, code_of, extract_code
 from .lazyre import lazy_compile
@@ -26,8 +26,10 @@ from .metadata import DATE_KEYS, format_date, normalise, parse_date, parse_front
 from .rules import RuleSet, default_rules
 from .urls import is_safe
 
-_BLOCKS = "p, div, li, h1, h2, h3, h4, h5, h6, blockquote, pre, td, th, tr, br, figcaption, section, table, ul, ol, dd, dt"
+_BLOCKS = "p, div, li, h1, h2, h3, h4, h5, h6, blockquote, pre, td, th, tr, figcaption, section, table, ul, ol, dd, dt"
 _SEP = "\x1f"
+_BREAK = "\x1e"  # a <br> (or a line of a plain-text body) inside a block of the source
+_EDGE = 8  # characters each side of a line break that identify it
 _SPACE = lazy_compile(r"\s+")
 _PLACEHOLDER = lazy_compile(PLACEHOLDER)
 _SCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁱⁿ₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎", "0123456789+-=()in0123456789+-=()")
@@ -36,6 +38,8 @@ _SCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁱⁿ
 @dataclass
 class _Facts:
     blocks: list[str]  # text of each block, whitespace removed
+    junctions: list[tuple[str, str]]  # (text before, text after) each line break inside a block
+    lines: str  # every line of every block, whitespace removed, one per line
     links: list[str]
     images: list[str]
     headings: int
@@ -44,13 +48,23 @@ class _Facts:
     code_lines: list[str]
 
 
-def _facts(root, code_text=None) -> _Facts:
+def _facts(root, code_text=None, plain_text: bool = False) -> _Facts:
+    for node in root.css("br"):
+        node.insert_after(_BREAK)
     for node in root.css(_BLOCKS):
         node.insert_after(_SEP)
     raw = root.text(deep=True) or ""
     if code_text is not None:
         raw = _PLACEHOLDER.sub(code_text, raw)
-    blocks = [b for b in (_SPACE.sub("", part) for part in raw.split(_SEP)) if b]
+    if plain_text:
+        raw = raw.replace("\n", _BREAK)
+    blocks, junctions, all_lines = [], [], []
+    for part in raw.split(_SEP):
+        lines = [line for line in (_SPACE.sub("", piece) for piece in part.split(_BREAK)) if line]
+        junctions.extend(zip(lines, lines[1:]))
+        all_lines.extend(lines)
+        if lines:
+            blocks.append("".join(lines))
     links = [a.attributes.get("href") or "" for a in root.css("a[href]")]
     images = [i.attributes.get("src") or "" for i in root.css("img[src]")]
     # Headings and lists inside a table cell are written inline (a GFM cell is one line).
@@ -60,7 +74,7 @@ def _facts(root, code_text=None) -> _Facts:
     list_items = sum(1 for li in root.css("li") if not _in_cell(li))
     # A table holding a table is layout, written as plain blocks: only the others count.
     tables = sum(1 for table in root.css("table") if table.css_first("table") is None)
-    return _Facts(blocks, links, images, headings, list_items, tables, [])
+    return _Facts(blocks, junctions, "\n".join(all_lines), links, images, headings, list_items, tables, [])
 
 
 def _in_cell(node) -> bool:
@@ -104,6 +118,19 @@ def _not_found(needles: list[str], haystack: str) -> list[str]:
     return missing
 
 
+def _glued(expected: _Facts, actual: _Facts) -> list[str]:
+    """Line breaks of the source (a <br>, a line of a plain-text body) that the Markdown
+    joins with nothing between, each shown as `before⏎after`. A break counts only where its
+    two sides are found glued in the output, and nowhere glued in the source itself."""
+    output_lines = actual.lines.translate(_SCRIPT_DIGITS)
+    glued = []
+    for before, after in expected.junctions:
+        key = before[-_EDGE:] + after[:_EDGE]
+        if key in output_lines and key not in expected.lines:
+            glued.append(f"{before[-20:]}⏎{after[:20]}")
+    return glued
+
+
 def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str]:
     """Losses of `markdown` against the `source` article, as short readable messages;
     an empty list when nothing is lost."""
@@ -142,7 +169,8 @@ def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str
         if is_empty_anchor(node):
             node.decompose()
 
-    expected = _facts(tree, lambda placeholder: code_of(placeholder.group(0), blocks, spans))
+    plain = is_plain_text(tree)
+    expected = _facts(tree, lambda placeholder: code_of(placeholder.group(0), blocks, spans), plain)
     expected.links = [real_url(h, active, image=False) for h in expected.links if h and is_safe(h) and not h.startswith("#")]
     sources = (image_source(img.attributes, active.lazy_src) for img in tree.css("img"))
     expected.images = [real_url(s, active, image=True) if not s.startswith("data:") else s for s in sources
@@ -176,6 +204,9 @@ def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str
         placeholders = [src for src in actual.images if is_placeholder(src) and unquote(src) not in want_images]
         if placeholders:
             losses.append(f"image is a placeholder: {placeholders[0]} (the source's picture: {lost_images[0]})")
+    glued = _glued(expected, actual)
+    if glued:
+        losses.append(f"{len(glued)} line break{'s' if len(glued) > 1 else ''} lost: {_quote(glued[0], 60)}")
     for link in dict.fromkeys(actual.links):
         if link.startswith("#"):
             continue

@@ -84,7 +84,7 @@ def test_hidden_content_goes_and_the_source_link_moves_to_the_front_matter():
 
 # -- verify sees each defect, quoting it ---------------------------------------------------
 SOURCE = article(
-    '<p>Text <a href="https://example.org/page?utm_source=x">link</a>.</p>'
+    '<p>Text <a href="https://example.org/page?utm_source=x">link</a>.</p><p>作者：Shadeed<br>译者：前端小智</p>'
     '<p><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-src="https://img.example.org/real.jpg"></p>',
     "title: t\ndate: 2021-07-29 06:47:26\nheadimg: https://img.example.org/cover.jpg",
 )
@@ -101,9 +101,20 @@ def test_verify_is_silent_on_the_conversion_and_fails_on_each_planted_defect():
         "tracking": (good.replace("https://example.org/page", "https://example.org/page?utm_source=x"),
                      "tracking or redirect left in link: https://example.org/page?utm_source=x"),
         "date": (good.replace("date: 2021-07-29T06:47:26+00:00", "date: Invalid Date"), "date changed"),
+        "glued": (good.replace("Shadeed\\\n", "Shadeed"), '1 line break lost: "作者：Shadeed⏎译者：前端小智"'),
     }
     for name, (text, expected) in planted.items():
         assert text != good, name
         losses = verify(SOURCE, text)
         assert any(expected in loss for loss in losses), (name, losses)
     assert yaml.safe_load(good.split("---")[1])["cover"] == "https://img.example.org/cover.jpg"
+
+
+def test_verify_sees_the_lines_of_a_plain_text_body_glued():
+    source = article("<div>開催場所 TOHOシネマズ日比谷\n開場 2021-08-10 10:30\n舞台挨拶あり</div>")
+    good = convert(source).text
+    assert verify(source, good) == []
+    glued = good.replace("日比谷\\\n", "日比谷")
+    assert verify(source, glued) == ['1 line break lost: "開催場所TOHOシネマズ日比谷⏎開場2021-08-1010:30"']
+    # A space where the break was still joins the two fields into one line.
+    assert verify(source, good.replace("日比谷\\\n", "日比谷 ")) != []
