@@ -25,7 +25,7 @@ app = typer.Typer(
     name="feed2md",
     help="Turn scraped feed articles (YAML front matter + raw HTML) into clean, normalised Markdown.\n\n"
     + EPILOG_EXIT,
-    add_completion=True,
+    add_completion=False,  # ours below: `--show-completion SHELL` prints that shell's script
     pretty_exceptions_enable=False,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -49,11 +49,54 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def _completion_callback(ctx: typer.Context, param, value: str | None) -> None:
+    if value is None or ctx.resilient_parsing:
+        return
+    if value not in SHELLS:
+        raise _usage(f"{value!r} is not one of {', '.join(SHELLS)}")
+    from typer._completion_classes import completion_init
+    from typer._completion_shared import get_completion_script, install
+
+    completion_init()
+    if param.name == "show_completion":
+        write_stdout(get_completion_script(prog_name="feed2md", complete_var="_FEED2MD_COMPLETE", shell=value) + "\n")
+    else:
+        shell, path = install(shell=value, prog_name="feed2md", complete_var="_FEED2MD_COMPLETE")
+        sys.stderr.write(f"feed2md: {shell} completion installed in {path}; it works in new shells\n")
+    raise typer.Exit()
+
+
 @app.callback()
 def main(
-    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True, help="Show the version and exit."),
+    ctx: typer.Context,
+    version: bool = typer.Option(False, "--version", "-V", callback=_version_callback, is_eager=True, help="Show the version and exit."),
+    config: Path | None = typer.Option(None, "--config", metavar="FILE", help="Read options from this file instead of the one found (feed2md.toml, or \\[tool.feed2md] in pyproject.toml, from here upward)."),
+    no_config: bool = typer.Option(False, "--no-config", help="Read no configuration file."),
+    show_completion: str | None = typer.Option(None, "--show-completion", metavar="SHELL", callback=_completion_callback, expose_value=False, is_eager=True, help=f"Print the completion script for SHELL ({', '.join(SHELLS)})."),
+    install_completion: str | None = typer.Option(None, "--install-completion", metavar="SHELL", callback=_completion_callback, expose_value=False, is_eager=True, help="Install completion for SHELL."),
 ) -> None:
     """Turn scraped feed articles into clean, normalised Markdown."""
+    if config is not None and no_config:
+        raise _usage("give --config FILE or --no-config, not both")
+    path = config if config is not None else None if no_config else _found_config()
+    if path is None:
+        return
+    from .config import ConfigError, default_map, load_config
+
+    try:
+        ctx.default_map = default_map(load_config(path), path, ctx.command.commands)
+    except ConfigError as exc:
+        error(str(exc))
+        raise typer.Exit(2) from None
+
+
+def _found_config() -> Path | None:
+    from .config import find_config
+
+    return find_config(Path.cwd())
 
 
 def _options(
@@ -83,46 +126,71 @@ PROXIES_HELP = "Keep image and link addresses that wrap another address (CORS an
 MAX_SIZE_HELP = "Largest input to convert, in MiB (default 64; 0: no limit). Larger files fail with one line."
 
 
-@app.command("convert", epilog="Example: feed2md convert article.txt > article.md    |    cat article.txt | feed2md convert - | head\n\n" + EPILOG_EXIT)
+def _usage(message: str) -> Exception:
+    """A usage error (exit 2) of the command being run."""
+    from typer._click.globals import get_current_context
+
+    return typer._click.exceptions.UsageError(message, ctx=get_current_context(silent=True))
+
+
+class _Command(typer.core.TyperCommand):
+    """Usage lines without Typer's braces around required arguments (braces read as a choice)."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in super().collect_usage_pieces(ctx)]
+
+
+QUIET_HELP = "Print errors only: no warnings, no summary, no progress bar."
+VERBOSE_HELP = "Also say what each conversion did (links cleaned, company links removed, …)."
+
+
+@app.command("convert", cls=_Command, epilog="Example: feed2md convert article.txt > article.md    |    cat article.txt | feed2md convert - | head\n\n" + EPILOG_EXIT)
 def convert_cmd(
     files: list[str] = typer.Argument(None, metavar="[FILE]...", help="Articles to convert; '-' or nothing (with a pipe) reads stdin."),
-    output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file (one input) or folder (several)."),
-    fmt: OutputFormat = typer.Option(OutputFormat.md, "--format", "-f", help="md: the Markdown file; json: one JSON object per input (path, metadata, body, warnings)."),
+    output: str | None = typer.Option(None, "-o", "--output", metavar="PATH", help="Write to this file, or into this folder (several inputs, an existing folder, or a name ending in '/'); '-': stdout."),
+    fmt: OutputFormat = typer.Option(OutputFormat.md, "--format", "-f", help="md: the Markdown file; json: one JSON object per line and input (path, metadata, body, warnings; path and error for a failed input)."),
+    stdin_filename: str | None = typer.Option(None, "--stdin-filename", metavar="NAME", help="The name of what stdin holds: used in messages, in JSON and for the output's name under -o DIR."),
     companies: CompanyLinks = typer.Option(CompanyLinks.TEXT, "--companies", help=COMPANIES_HELP),
     rules_file: Path | None = typer.Option(None, "--rules", help=RULES_HELP),
     keep_proxies: bool = typer.Option(False, "--keep-proxies", help=PROXIES_HELP),
     max_size: float = typer.Option(None, "--max-size", min=0, metavar="MIB", help=MAX_SIZE_HELP, show_default=False),
     verify_output: bool = typer.Option(False, "--verify", help="Check that the Markdown still says everything the article said; losses are warnings and make the exit code 1."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
 ) -> None:
     """Convert article FILEs to Markdown on stdout (or -o)."""
     if not files:
         if sys.stdin is None or sys.stdin.isatty():
-            error("no input: give a FILE, or '-' to read a pipe (see feed2md convert --help)")
-            raise typer.Exit(2) from None
+            raise _usage("no input: give a FILE, or '-' to read a pipe")
         files = ["-"]
-    if len(files) > 1 and output is not None and output.exists() and not output.is_dir():
-        error(f"{output}: several inputs need -o to be a folder")
-        raise typer.Exit(2)
     if files.count("-") > 1:
-        error("stdin ('-') can be read only once")
-        raise typer.Exit(2)
+        raise _usage("stdin ('-') can be read only once")
+    to_stdout = output in (None, "-")
+    folder = None
+    if not to_stdout:
+        folder_wanted = output.endswith(("/", os.sep)) or len(files) > 1 or os.path.isdir(output)
+        if folder_wanted:
+            if os.path.exists(output) and not os.path.isdir(output):
+                raise _usage(f"{output} is not a folder; several inputs need -o DIR")
+            folder = Path(output)
+    elif len(files) > 1 and fmt is OutputFormat.md:
+        raise _usage("several inputs cannot share stdout as Markdown: give -o DIR, or --format json (one object per line)")
     options = _options(companies, rules_file, keep_proxies, max_size, verifying=verify_output)
     from feed2md.converters import convert_bytes
 
     failed = False
     written: set[Path] = set()
     for name in files:
+        shown = (stdin_filename or "<stdin>") if name == "-" else name
         try:
             # Read straight into the call: convert_bytes then holds the only reference to
             # the bytes and frees them once decoded (a big file is not held twice).
             result = convert_bytes(sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes(), options)
         except ConversionError as exc:
-            error(f"{display(name)}: {exc}")
-            failed = True
+            failed = _failed(shown, str(exc), fmt, output if to_stdout else None)
             continue
         except OSError as exc:
-            error(f"{display(name)}: cannot read: {exc.strerror or exc}")
-            failed = True
+            failed = _failed(shown, f"cannot read: {exc.strerror or exc}", fmt, output if to_stdout else None)
             continue
         warnings = list(result.report.warnings)
         if verify_output:
@@ -132,30 +200,28 @@ def convert_cmd(
             warnings += [f"verify: {loss}" for loss in losses]
             failed = failed or bool(losses)
         for warning in warnings:
-            error(f"{display(name)}: warning: {warning}")
+            if not quiet or warning.startswith("verify: "):
+                error(f"{shown}: warning: {warning}")
+        if verbose:
+            error(f"{shown}: {_what_it_did(result.report)}")
         if fmt is OutputFormat.json:
-            import json
-
-            payload = json.dumps(
-                {"path": display(name), "metadata": result.metadata, "body": result.body, "warnings": warnings,
-                 "report": result.report.as_dict()},
-                ensure_ascii=False, default=str,
-            ) + "\n"
+            payload = _json_line({"path": shown, "metadata": result.metadata, "body": result.body, "warnings": warnings,
+                                  "report": result.report.as_dict()})
         else:
             payload = result.text
-        if output is None:
+        if to_stdout:
             write_stdout(payload)
             continue
-        target = output
-        if len(files) > 1 or output.is_dir():
-            stem = "stdin" if name == "-" else Path(name).stem
-            target = output / (stem + (".jsonl" if fmt is OutputFormat.json else ".md"))
+        target = Path(output)
+        if folder is not None:
+            base = stdin_filename if name == "-" and stdin_filename else "stdin" if name == "-" else name
+            target = folder / (Path(base).stem + (".jsonl" if fmt is OutputFormat.json else ".md"))
         if name != "-" and target.resolve() == Path(name).resolve():
-            error(f"{display(name)}: refusing to overwrite the input")
+            error(f"{shown}: refusing to overwrite the input")
             failed = True
             continue
         if target.resolve() in written:
-            error(f"{display(name)}: not written: {target} already holds another input's output")
+            error(f"{shown}: not written: {target} already holds another input's output")
             failed = True
             continue
         written.add(target.resolve())
@@ -168,6 +234,34 @@ def convert_cmd(
             failed = True
     if failed:
         raise typer.Exit(1) from None
+
+
+def _json_line(obj: dict) -> str:
+    import json
+
+    return json.dumps(obj, ensure_ascii=False, default=str) + "\n"
+
+
+def _failed(shown: str, why: str, fmt: OutputFormat, stdout_output: str | None) -> bool:
+    """Report a failed input: a line on stderr and, in a JSON stream on stdout, an object
+    with its path and error (a `jq` pipeline keeps track of every input)."""
+    error(f"{shown}: {why}")
+    if fmt is OutputFormat.json and stdout_output in (None, "-"):
+        write_stdout(_json_line({"path": shown, "error": why}))
+    return True
+
+
+def _what_it_did(report) -> str:
+    parts = [f"{report.body_kind} body"]
+    if report.sites:
+        parts.append("sites " + ", ".join(report.sites))
+    for label, count in (("company links removed", report.company_links_removed), ("links cleaned", report.links_changed),
+                         ("unsafe addresses removed", report.unsafe_removed), ("hidden elements removed", report.hidden_removed),
+                         ("proxies unwrapped", report.proxies_unwrapped), ("media linked", report.media_linked)):
+        if count:
+            parts.append(f"{count} {label}")
+    parts += report.changes
+    return "; ".join(parts)
 
 
 @app.command(epilog="Example: feed2md batch scraped/ -o markdown/ --report report.jsonl\n\n" + EPILOG_EXIT)
@@ -305,8 +399,12 @@ def _run_app() -> None:
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
+    if "_FEED2MD_COMPLETE" in os.environ:  # a shell asking for completions (see --show-completion)
+        from typer._completion_classes import completion_init
+
+        completion_init()
     try:
-        app()
+        code = app(prog_name="feed2md", standalone_mode=False)
     except Interrupted:
         sys.stderr.write("\nfeed2md: interrupted\n" if Interrupted.signum == signal.SIGINT else "feed2md: terminated\n")
         raise SystemExit(128 + Interrupted.signum) from None
@@ -314,11 +412,33 @@ def _run_app() -> None:
         from .io import quiet_broken_pipe
 
         quiet_broken_pipe()
+    except typer._click.exceptions.ClickException as exc:
+        _usage_error(exc)
+    except typer.Abort:
+        sys.stderr.write("\nfeed2md: interrupted\n")
+        raise SystemExit(130) from None
     except Exception as exc:  # a bug: still one line, never a traceback (FEED2MD_DEBUG=1 shows it)
         if os.environ.get("FEED2MD_DEBUG"):
             raise
         error(f"internal error ({type(exc).__name__}: {exc}); please report it")
         raise SystemExit(1) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc) -> None:
+    """A usage error: Typer's box on a terminal; elsewhere one line (logs, pipes, scripts)."""
+    if isinstance(exc, typer._click.exceptions.NoArgsIsHelpError):  # a bare `feed2md`: the help
+        exc.show()
+    elif sys.stderr.isatty():
+        from typer import rich_utils
+
+        rich_utils.rich_format_error(exc)
+    else:
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "feed2md"
+        hint = f" (see '{where} --help')" if ctx is not None else ""
+        error(f"{' '.join(exc.format_message().split())}{hint}")
+    raise SystemExit(exc.exit_code)
 
 
 def _exit_without_teardown(code: object) -> None:
