@@ -490,6 +490,9 @@ _CELL_SPLIT = lazy_compile(r"(?<!\\)\|")
 def _final_layout(text: str, converted: bool = True) -> str:
     """No trailing spaces, no runs of blank lines, no empty headings, no empty quote lines
     except between two quoted paragraphs; code blocks untouched; one final newline."""
+    # U+FEFF opening the body would be taken for a byte-order mark by the next reader (and
+    # by feed2md itself): converting the output again would change it.
+    text = text.lstrip("\ufeff")
     # Pass 1: each line on its own (code lines kept as they are, their numbers noted).
     lines: list[str] = []
     code_lines: set[int] = set()
