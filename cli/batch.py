@@ -68,6 +68,7 @@ def _touch_marker(path: Path) -> None:
 DEFAULT_GLOBS = ("*.md", "*.txt", "*.html")
 
 
+
 class Task(NamedTuple):
     source: str  # absolute path of the input
     rel: str  # input path relative to SRC_DIR (posix)
@@ -81,33 +82,73 @@ class Outcome:
     def __init__(self, path: str, output: str, status: str, warnings: list[str] | None = None) -> None:
         self.path = path
         self.output = output
-        self.status = status  # converted | unchanged | failed | would-change | skipped
+        self.status = status  # converted | unchanged | failed | would-change | skipped | stale | pruned
         self.warnings: list[str] = warnings or []
         self.error: str | None = None
         self.encoding: str | None = None
         self.entry: list | None = None  # state entry for a successful file (see make_entry)
         self.wrappers: dict[str, dict] = {}  # likely redirect wrappers no rule unwraps (library report)
+        self.diff = ""  # --check --diff: what writing the output would change
 
 
 class Walk(NamedTuple):
     tasks: list[Task]
     skipped: list[tuple[str, str]]  # (path, why)
+    renamed: list[tuple[str, str, str]] = []  # (path, its output, the input that took the plain name)
 
 
-def walk(src: Path, out: Path, globs: tuple[str, ...]) -> Walk:
-    """Every input under `src` matching `globs`, with its output path under `out`.
+def glob_pattern(patterns: tuple[str, ...]) -> re.Pattern | None:
+    """One regex for shell-style patterns, as .gitignore and black read them: a pattern without
+    `/` matches a name at any depth (`*.txt`); one with `/` matches the path from SRC_DIR
+    (`mixed/*.txt`), where `*` stays within a folder and `**/` spans any number of them."""
+    if not patterns:
+        return None
+    parts = []
+    for pattern in patterns:
+        pattern = pattern.strip()
+        if pattern.startswith("./"):
+            pattern = pattern[2:]
+        anchored = "/" in pattern.rstrip("/")
+        pattern = pattern.strip("/")
+        regex, i = "", 0
+        while i < len(pattern):
+            if pattern.startswith("**/", i):
+                regex, i = regex + "(?:[^/]*/)*", i + 3
+            elif pattern.startswith("**", i):
+                regex, i = regex + ".*", i + 2
+            elif pattern[i] == "*":
+                regex, i = regex + "[^/]*", i + 1
+            elif pattern[i] == "?":
+                regex, i = regex + "[^/]", i + 1
+            elif pattern[i] == "[" and "]" in pattern[i + 2 :]:
+                end = pattern.index("]", i + 2)
+                body = pattern[i + 1 : end]
+                body = body.replace("\\", "\\\\")  # a backslash is literal in a shell class
+                regex, i = regex + "[" + ("^" + body[1:] if body[:1] == "!" else body) + "]", end + 1
+            else:
+                regex, i = regex + re.escape(pattern[i]), i + 1
+        parts.append(regex if anchored else "(?:[^/]*/)*" + regex)
+    return re.compile("(?:" + "|".join(parts) + ")\\Z")
+
+
+def walk(src: Path, out: Path, globs: tuple[str, ...], excludes: tuple[str, ...] = ()) -> Walk:
+    """Every input under `src` matching `globs` (see glob_pattern) and no `excludes` (an
+    excluded folder is not entered), with its output path under `out`.
 
     Symlinks that lead out of `src` are skipped (not read); directory symlinks are not
     followed (no loops); `out` is never walked even when it lies inside `src`; hidden
     files and folders are left alone. Plain strings and scandir: a tree of 100,000 files
-    is walked in well under a second.
+    is walked in well under a second. Outputs are named deterministically: `a.txt` -> `a.md`;
+    when two inputs of a folder would share a name (`a.txt`, `a.html`), the first in name
+    order keeps it and the other keeps its whole name (`a.html.md`), which Walk.renamed lists.
     """
     src_real = os.path.realpath(src)
     out_real = os.path.realpath(out)
-    wanted = re.compile("|".join(fnmatch.translate(g) for g in globs))
+    wanted = glob_pattern(globs)
+    unwanted = glob_pattern(excludes)
     tasks: list[Task] = []
     skipped: list[tuple[str, str]] = []
-    claimed: set[str] = set()
+    renamed: list[tuple[str, str, str]] = []
     stack = [(src_real, "")]
     while stack:
         folder, prefix = stack.pop()
@@ -121,33 +162,37 @@ def walk(src: Path, out: Path, globs: tuple[str, ...]) -> Walk:
             if entry.name.startswith("."):
                 continue
             rel = prefix + entry.name
+            if unwanted is not None and unwanted.match(rel):
+                continue
             if entry.is_dir(follow_symlinks=False):
                 if entry.path != out_real:
                     stack.append((entry.path, rel + "/"))
+            elif not wanted.match(rel):
+                continue
             elif entry.is_symlink():
                 target = os.path.realpath(entry.path)
                 if os.path.isdir(target):
                     skipped.append((rel, "directory symlink not followed"))
-                elif wanted.match(entry.name):
-                    if not target.startswith(src_real + os.sep):
-                        skipped.append((rel, "symlink leads outside the source folder; skipped"))
-                    elif not os.path.isfile(target):
-                        skipped.append((rel, "symlink to something that is not a regular file (FIFO, socket, device, or nothing); skipped"))
-                    else:
-                        files.append((entry, rel))
-            elif entry.is_file(follow_symlinks=False):
-                if wanted.match(entry.name):
+                elif not target.startswith(src_real + os.sep):
+                    skipped.append((rel, "symlink leads outside the source folder; skipped"))
+                elif not os.path.isfile(target):
+                    skipped.append((rel, "symlink to something that is not a regular file (FIFO, socket, device, or nothing); skipped"))
+                else:
                     files.append((entry, rel))
-            elif wanted.match(entry.name):
+            elif entry.is_file(follow_symlinks=False):
+                files.append((entry, rel))
+            else:
                 skipped.append((rel, "not a regular file (FIFO, socket or device); skipped"))
+        claimed: dict[str, str] = {}
         for entry, rel in reversed(files):
             stem, dot, _ = rel.rpartition(".")
             out_rel = (stem if dot and "/" not in rel[len(stem):] else rel) + ".md"
             if out_rel in claimed:  # a.txt and a.md in one folder: keep both, by full name
+                renamed.append((rel, rel + ".md", claimed[out_rel]))
                 out_rel = rel + ".md"
-            claimed.add(out_rel)
+            claimed[out_rel] = rel
             tasks.append(Task(entry.path, rel, os.path.join(out_real, out_rel), out_rel))
-    return Walk(tasks, skipped)
+    return Walk(tasks, skipped, renamed)
 
 
 def remove_stale_temporaries(out: Path) -> None:
@@ -164,27 +209,38 @@ def remove_stale_temporaries(out: Path) -> None:
 
 
 # -- incremental state -----------------------------------------------------------------------
-def load_state(out: Path, key: str, notices: list[str] | None = None) -> dict:
-    """The record of the last run, or {} when there is none, it was made with other options,
-    or it is corrupted in any way (then a notice says it was discarded)."""
+class State(NamedTuple):
+    """The record of the last run: output path -> entry (see make_entry)."""
+
+    files: dict
+    same_options: bool  # made with this run's options: its entries say what is up to date
+
+
+def load_state(out: Path, key: str, notices: list[str] | None = None) -> State:
+    """The record of the last run; empty when there is none or it is corrupted in any way
+    (then a notice says it was discarded). A record made with other options still says
+    which outputs feed2md wrote (for stale outputs and --prune), but not what is up to date."""
     path = out / STATE_FILE
     try:
         if not path.is_file() or path.is_symlink():
             if path.exists() or path.is_symlink():
                 raise ValueError("not a regular file")
-            return {}
+            return State({}, False)
         data = json.loads(path.read_text("utf-8"))
         if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
             raise ValueError("not a feed2md state")
     except FileNotFoundError:
-        return {}
+        return State({}, False)
     except (OSError, ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
         if notices is not None:
             notices.append(f"{STATE_FILE}: unreadable ({type(exc).__name__}); discarded, every input is converted again")
-        return {}
-    if data.get("key") != key:
-        return {}
-    return data["files"]
+        return State({}, False)
+    files = {k: v for k, v in data["files"].items() if isinstance(k, str) and _is_entry(v)}
+    return State(files, data.get("key") == key)
+
+
+def _is_entry(entry: object) -> bool:
+    return isinstance(entry, list) and len(entry) == 6 and isinstance(entry[0], str)
 
 
 def save_state(out: Path, key: str, files: dict) -> None:
@@ -287,16 +343,17 @@ def unsafe_output(task: Task) -> str:
 _options: Options | None = None
 _check = False
 _verify = False
+_diff = False
 
 
-def configure(options: Options, check: bool, verify: bool) -> None:
+def configure(options: Options, check: bool, verify: bool, diff: bool = False) -> None:
     """Set what `process` does, in this process (one job) or in each worker."""
-    global _options, _check, _verify
-    _options, _check, _verify = options, check, verify
+    global _options, _check, _verify, _diff
+    _options, _check, _verify, _diff = options, check, verify, diff
 
 
-def init_worker(options: Options, check: bool, verify: bool) -> None:
-    configure(options, check, verify)
+def init_worker(options: Options, check: bool, verify: bool, diff: bool = False) -> None:
+    configure(options, check, verify, diff)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool ends workers with it: quietly
     ignore_file_size_signal()
@@ -373,6 +430,8 @@ def _process(task: Task, outcome: Outcome) -> None:
     elif _check:
         outcome.status = "would-change"
         outcome.error = "output missing" if old is None else "output would change"
+        if _diff:
+            outcome.diff = unified_diff(old, new, task.out_rel)
         return
     else:
         try:
@@ -384,10 +443,22 @@ def _process(task: Task, outcome: Outcome) -> None:
     outcome.entry = make_entry(task, input_digest)
 
 
-def run_tasks(tasks: list[Task], jobs: int, options: Options, check: bool, verify: bool) -> Iterator[Outcome]:
-    """Process tasks, in this process for one job, else in a pool of long-lived workers."""
-    if jobs <= 1 or len(tasks) < 2:
-        configure(options, check, verify)
+def unified_diff(old: bytes | None, new: bytes, out_rel: str) -> str:
+    """What writing `new` over `old` would change, as `diff -u` shows it (git's a/ b/ names)."""
+    import difflib
+
+    before = old.decode("utf-8", "replace").splitlines(keepends=True) if old is not None else []
+    after = new.decode("utf-8").splitlines(keepends=True)
+    lines = difflib.unified_diff(before, after, "/dev/null" if old is None else f"a/{out_rel}", f"b/{out_rel}")
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def run_tasks(tasks: list[Task], jobs: int, options: Options, check: bool, verify: bool, diff: bool = False) -> Iterator[Outcome]:
+    """Process tasks, in this process for one job, else in a pool of long-lived workers
+    (never more workers than tasks)."""
+    jobs = min(jobs, len(tasks))
+    if jobs <= 1:
+        configure(options, check, verify, diff)
         for task in tasks:
             yield process(task)
         return
@@ -398,8 +469,9 @@ def run_tasks(tasks: list[Task], jobs: int, options: Options, check: bool, verif
     default_rules()  # parsed once here, inherited by the forked workers
 
     context = multiprocessing.get_context("fork") if hasattr(os, "fork") else multiprocessing.get_context()
-    chunk = max(1, min(64, len(tasks) // (jobs * 8) or 1))
-    with context.Pool(jobs, initializer=init_worker, initargs=(options, check, verify)) as pool:
+    # Small chunks: the progress bar moves by at most 16 files, at little cost in messages.
+    chunk = max(1, min(16, len(tasks) // (jobs * 8) or 1))
+    with context.Pool(jobs, initializer=init_worker, initargs=(options, check, verify, diff)) as pool:
         yield from pool.imap_unordered(process, tasks, chunksize=chunk)
 
 
@@ -411,6 +483,8 @@ class Summary:
         self.unchanged = 0
         self.failed = 0
         self.would_change = 0
+        self.stale = 0  # outputs whose input is gone (with --check: would be pruned)
+        self.pruned = 0
         self.warnings = 0
         self.elapsed = 0.0
         self.notices: list[str] = []  # about the run as a whole (a discarded state, …)
@@ -427,6 +501,12 @@ class Summary:
             self.unchanged += 1
         elif outcome.status == "would-change":
             self.would_change += 1
+        elif outcome.status == "stale":
+            self.stale += 1
+        elif outcome.status == "pruned":
+            self.pruned += 1
+        elif outcome.status == "skipped":
+            pass
         else:
             self.failed += 1
         self.warnings += len(outcome.warnings)
@@ -444,7 +524,10 @@ def run_batch(
     jobs: int,
     options: Options,
     state_key: str,
+    excludes: tuple[str, ...] = (),
     check: bool = False,
+    diff: bool = False,
+    prune: bool = False,
     verify: bool = False,
     force: bool = False,
     on_outcome: Callable[[Outcome], None] = lambda o: None,
@@ -459,60 +542,116 @@ def run_batch(
         out.mkdir(parents=True, exist_ok=True)
         lock = lock_output(out)
     try:
-        return _run_locked(src, out, globs=globs, jobs=jobs, options=options, state_key=state_key, check=check,
-                           verify=verify, force=force, on_outcome=on_outcome, on_start=on_start, summary=summary,
-                           started=started)
+        run = _Run(src, out, globs, excludes, jobs, options, state_key, check, diff, prune, verify, force, on_outcome, on_start)
+        run.execute(summary)
+        summary.elapsed = time.perf_counter() - started
+        return summary
     finally:
         if lock is not None:
             os.close(lock)
 
 
-def _run_locked(src: Path, out: Path, *, globs, jobs, options, state_key, check, verify, force, on_outcome, on_start,
-                summary: Summary, started: float) -> Summary:
-    found = walk(src, out, globs)
-    for rel, why in found.skipped:
-        summary.warnings += 1
-        on_outcome(Outcome(path=rel, output="", status="skipped", warnings=[why]))
-    running = out / RUNNING_MARK
-    if not check and (running.exists() or running.is_symlink()):  # the last run was killed: sweep
-        remove_stale_temporaries(out)  # (safe: this run holds the lock, so no other is writing)
-    state = {} if force else load_state(out, state_key, summary.notices)
-    summary.warnings += len(summary.notices)
-    todo: list[Task] = []
-    new_state: dict = {}
-    for task in found.tasks:
-        entry = fresh_entry(task, state.get(task.out_rel))
-        if entry is not None:
-            new_state[task.out_rel] = entry
-            outcome = Outcome(path=task.rel, output=task.out_rel, status="unchanged")
-            summary.add(outcome)
-            on_outcome(outcome)
+class _Run(NamedTuple):
+    src: Path
+    out: Path
+    globs: tuple[str, ...]
+    excludes: tuple[str, ...]
+    jobs: int
+    options: Options
+    state_key: str
+    check: bool
+    diff: bool
+    prune: bool
+    verify: bool
+    force: bool
+    on_outcome: Callable[[Outcome], None]
+    on_start: Callable[[int], None]
+
+    def execute(self, summary: Summary) -> None:
+        out, check = self.out, self.check
+        found = walk(self.src, out, self.globs, self.excludes)
+        for rel, why in found.skipped:
+            summary.warnings += 1
+            self.on_outcome(Outcome(path=rel, output="", status="skipped", warnings=[why]))
+        for rel, out_rel, other in found.renamed:
+            summary.notices.append(f"{rel}: written as {out_rel}, as {other} has the shorter name")
+        if not found.tasks and not found.skipped:
+            patterns = ", ".join(self.globs) + (f" (excluding {', '.join(self.excludes)})" if self.excludes else "")
+            summary.notices.append(f"no file under {self.src} matches {patterns}; nothing to convert")
+        running = out / RUNNING_MARK
+        if not check and (running.exists() or running.is_symlink()):  # the last run was killed: sweep
+            remove_stale_temporaries(out)  # (safe: this run holds the lock, so no other is writing)
+        state = State({}, False) if self.force else load_state(out, self.state_key, summary.notices)
+        trusted = state.files if state.same_options else {}
+        todo: list[Task] = []
+        new_state: dict = {}
+        for task in found.tasks:
+            entry = fresh_entry(task, trusted.get(task.out_rel))
+            if entry is not None:
+                new_state[task.out_rel] = entry
+                outcome = Outcome(path=task.rel, output=task.out_rel, status="unchanged")
+                summary.add(outcome)
+                self.on_outcome(outcome)
+            else:
+                todo.append(task)
+        claimed = {task.out_rel for task in found.tasks}
+        for out_rel, entry in sorted(state.files.items()):
+            if out_rel not in claimed:
+                kept = self._left_over(out_rel, entry, summary)
+                if kept:
+                    new_state[out_rel] = entry
+        summary.warnings += len(summary.notices)
+        self.on_start(len(todo))
+        writing = bool(todo) and not check
+        if writing:
+            _touch_marker(running)
+        completed = False
+        try:
+            for outcome in run_tasks(todo, self.jobs, self.options, check, self.verify, self.diff):
+                summary.add(outcome)
+                if outcome.entry is not None:
+                    new_state[outcome.output] = outcome.entry
+                self.on_outcome(outcome)
+            completed = True
+        finally:
+            if not check:
+                if writing and not completed:
+                    remove_stale_temporaries(out)  # a write cut short by Ctrl-C leaves nothing behind
+                out.mkdir(parents=True, exist_ok=True)
+                # Files not done (interrupted) or gone are simply absent: the next run does them.
+                try:
+                    if new_state != state.files or not state.same_options or not (out / STATE_FILE).exists():
+                        save_state(out, self.state_key, new_state)
+                except OSError:
+                    pass  # without a record the next run reconverts; nothing is lost
+                if writing:
+                    running.unlink(missing_ok=True)
+
+    def _left_over(self, out_rel: str, entry: list, summary: Summary) -> bool:
+        """An output recorded by an earlier run that no input of this run claims. Returns
+        whether the record is kept. Its input excluded this time: kept, untouched. Its input
+        gone: a stale output, reported; --prune deletes it if it is still what feed2md wrote."""
+        output = os.path.join(self.out, out_rel)
+        if not os.path.lexists(output):
+            return False
+        if os.path.lexists(os.path.join(self.src, entry[0])):
+            return True
+        as_written = _stat_pair(output) == entry[3:5] and not os.path.islink(output)
+        outcome = Outcome(path=entry[0], output=out_rel, status="stale")
+        if self.prune and as_written:
+            if self.check:
+                outcome.error = "input gone; --prune would delete the output"
+            else:
+                try:
+                    os.unlink(output)
+                    outcome.status = "pruned"
+                    outcome.error = "input gone; output deleted"
+                except OSError as exc:
+                    outcome.error = f"input gone; cannot delete the output: {exc.strerror or exc}"
+        elif self.prune:
+            outcome.error = "input gone; the output was changed since feed2md wrote it: kept"
         else:
-            todo.append(task)
-    on_start(len(todo))
-    writing = bool(todo) and not check
-    if writing:
-        _touch_marker(running)
-    completed = False
-    try:
-        for outcome in run_tasks(todo, jobs, options, check, verify):
-            summary.add(outcome)
-            if outcome.entry is not None:
-                new_state[outcome.output] = outcome.entry
-            on_outcome(outcome)
-        completed = True
-    finally:
-        if not check:
-            if writing and not completed:
-                remove_stale_temporaries(out)  # a write cut short by Ctrl-C leaves nothing behind
-            out.mkdir(parents=True, exist_ok=True)
-            # Files not done (interrupted) or gone are simply absent: the next run does them.
-            try:
-                if new_state != state or not (out / STATE_FILE).exists():
-                    save_state(out, state_key, new_state)
-            except OSError:
-                pass  # without a record the next run reconverts; nothing is lost
-            if writing:
-                running.unlink(missing_ok=True)
-    summary.elapsed = time.perf_counter() - started
-    return summary
+            outcome.error = "input gone; stale output (--prune deletes it)"
+        summary.add(outcome)
+        self.on_outcome(outcome)
+        return outcome.status != "pruned"

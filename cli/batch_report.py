@@ -1,5 +1,10 @@
 """What `feed2md batch` tells the user: progress bar, one line per problem, JSONL report,
-summary. Everything goes to stderr (or the report file); stdout stays empty."""
+diffs, summary. People's messages go to stderr; stdout carries data only (--diff, or
+`--report -`), so it can be piped.
+
+The report and the diffs are written in path order once the run ends, whatever order the
+workers finished in: two runs' reports can be compared with `diff`.
+"""
 
 from __future__ import annotations
 
@@ -9,31 +14,40 @@ import sys
 from pathlib import Path
 
 from .batch import Outcome, Summary
-from .io import error, printable
+from .io import error, printable, write_stdout
 
 
 class BatchReporter:
-    def __init__(self, report_path: Path | None, quiet: bool, check: bool) -> None:
+    def __init__(self, report_path: Path | None, quiet: bool, check: bool, verbose: bool = False) -> None:
         self.quiet = quiet
+        self.verbose = verbose
         self.check = check
         self.verify_losses = 0
-        self.report = open(report_path, "w", encoding="utf-8") if report_path else None  # noqa: SIM115
+        self.rows: list[tuple[str, str]] = []  # (path, JSON line)
+        self.diffs: list[tuple[str, str]] = []  # (path, unified diff)
+        self.report_path = report_path
+        # Opened now, so that an unwritable report fails before any work is done.
+        self.report = None
+        if report_path is not None and str(report_path) != "-":
+            self.report = open(report_path, "w", encoding="utf-8")  # noqa: SIM115
         self.progress = None
         self.task_id = None
         if not quiet and sys.stderr.isatty():
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
+                                       TimeRemainingColumn)
 
             console = Console(stderr=True, no_color="NO_COLOR" in os.environ)
             self.progress = Progress(
-                TextColumn("converting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                console=console, transient=True,
+                TextColumn("converting"), BarColumn(), TaskProgressColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"), TextColumn("ETA"), TimeRemainingColumn(),
+                console=console, transient=True, refresh_per_second=10, speed_estimate_period=5,
             )
 
     def start(self, total: int) -> None:
         if self.progress is not None:
             self.progress.start()
-            self.task_id = self.progress.add_task("convert", total=total)
+            self.task_id = self.progress.add_task("convert", total=total, rate="")
 
     def outcome(self, outcome: Outcome) -> None:
         path = printable(outcome.path)
@@ -41,24 +55,45 @@ class BatchReporter:
             error(f"{path}: {outcome.error}")
         elif outcome.status == "would-change":
             error(f"{path}: {outcome.error}: {printable(outcome.output)}")
+        elif outcome.status in ("stale", "pruned"):
+            error(f"{printable(outcome.output)}: {outcome.error} ({path})")
         elif outcome.status == "skipped":
-            error(f"{path}: warning: {outcome.warnings[0]}")
-        for warning in outcome.warnings:
-            if warning.startswith("verify: "):
-                self.verify_losses += 1
-                error(f"{path}: {warning}")
-        if self.report is not None:
+            if not self.quiet:
+                error(f"{path}: warning: {outcome.warnings[0]}")
+        elif outcome.status == "converted" and self.verbose:
+            error(f"{path}: converted -> {printable(outcome.output)}")
+        if outcome.status != "skipped":
+            for warning in outcome.warnings:
+                if warning.startswith("verify: "):
+                    self.verify_losses += 1
+                    error(f"{path}: {warning}")
+                elif self.verbose:
+                    error(f"{path}: warning: {warning}")
+        if outcome.diff:
+            self.diffs.append((outcome.path, outcome.diff))
+        if self.report_path is not None:
             row = {"path": path, "output": printable(outcome.output), "status": outcome.status,
                    "warnings": outcome.warnings, "error": outcome.error, "encoding": outcome.encoding}
-            self.report.write(json.dumps(row, ensure_ascii=False) + "\n")
-        if self.progress is not None and self.task_id is not None and outcome.status != "skipped":
-            self.progress.advance(self.task_id)
+            self.rows.append((outcome.path, json.dumps(row, ensure_ascii=False) + "\n"))
+        if self.progress is not None and self.task_id is not None and outcome.status in ("converted", "unchanged", "failed", "would-change"):
+            task = self.progress.tasks[0]
+            speed = task.finished_speed or task.speed
+            self.progress.update(self.task_id, advance=1, rate=f"{speed:.0f} files/s" if speed else "")
 
     def close(self) -> None:
         if self.progress is not None:
             self.progress.stop()
-        if self.report is not None:
-            self.report.close()
+        self.diffs.sort()
+        for _, diff in self.diffs:
+            write_stdout(diff)
+        if self.report_path is not None:
+            self.rows.sort()
+            text = "".join(line for _, line in self.rows)
+            if self.report is not None:
+                self.report.write(text)
+                self.report.close()
+            else:
+                write_stdout(text)
 
     def summary(self, s: Summary) -> None:
         for notice in s.notices:
@@ -72,5 +107,10 @@ class BatchReporter:
         parts = [f"{s.converted} converted", f"{s.unchanged} unchanged"]
         if self.check:
             parts.append(f"{s.would_change} would change")
-        parts += [f"{s.failed} failed", f"{s.warnings} warnings", f"{s.elapsed:.2f}s", f"{rate:.0f} files/s"]
+        if s.stale:
+            parts.append(f"{s.stale} stale")
+        if s.pruned:
+            parts.append(f"{s.pruned} pruned")
+        parts += [f"{s.failed} failed", f"{s.warnings} warning{'s' if s.warnings != 1 else ''}", f"{s.elapsed:.2f}s",
+                  f"{rate:.0f} files/s"]
         sys.stderr.write("feed2md: " + ", ".join(parts) + "\n")

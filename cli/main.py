@@ -264,15 +264,19 @@ def _what_it_did(report) -> str:
     return "; ".join(parts)
 
 
-@app.command(epilog="Example: feed2md batch scraped/ -o markdown/ --report report.jsonl\n\n" + EPILOG_EXIT)
+@app.command(cls=_Command, epilog="Example: feed2md batch scraped/ -o markdown/ --report report.jsonl\n\n" + EPILOG_EXIT)
 def batch(
     src: Path = typer.Argument(..., exists=True, file_okay=False, dir_okay=True, metavar="SRC_DIR", help="Folder of scraped articles."),
-    out: Path = typer.Option(..., "-o", "--output", help="Folder for the Markdown files (mirrors SRC_DIR)."),
-    globs: list[str] = typer.Option(None, "--glob", "-g", help="File patterns to take (repeatable; default *.md, *.txt, *.html)."),
-    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (default: CPU count)."),
-    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 naming each file whose output is missing or would change."),
-    report: Path | None = typer.Option(None, "--report", help="Write one JSON line per input to this file."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary."),
+    out: Path = typer.Option(..., "-o", "--output", metavar="OUT_DIR", help="Folder for the Markdown files (mirrors SRC_DIR)."),
+    globs: list[str] = typer.Option(None, "--glob", "-g", metavar="PATTERN", help="Inputs to take (repeatable): a name ('*.txt') at any depth, or a path from SRC_DIR ('mixed/*.txt', '**/2021-*.md'). Default: *.md, *.txt, *.html."),
+    excludes: list[str] = typer.Option(None, "--exclude", "-x", metavar="PATTERN", help="Files or folders to leave out (repeatable; patterns as for --glob)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, show_default=False, help="Worker processes (default: the number of CPUs; never more than the files to convert)."),
+    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 naming each output that is missing, would change, or whose input is gone."),
+    diff: bool = typer.Option(False, "--diff", help="With --check: print a unified diff of each change on stdout."),
+    prune: bool = typer.Option(False, "--prune", help="Delete outputs whose input is gone (only files feed2md wrote and nobody changed since)."),
+    report: Path | None = typer.Option(None, "--report", metavar="FILE", help="Write one JSON line per input, in path order, to FILE ('-': stdout)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also name each file converted, and each conversion's warnings."),
     force: bool = typer.Option(False, "--force", help="Reconvert every file, ignoring the record of earlier runs."),
     companies: CompanyLinks = typer.Option(CompanyLinks.TEXT, "--companies", help=COMPANIES_HELP),
     rules_file: Path | None = typer.Option(None, "--rules", help=RULES_HELP),
@@ -281,28 +285,30 @@ def batch(
     verify_output: bool = typer.Option(False, "--verify", help="Verify every conversion; a loss is a warning and makes the exit code 1."),
 ) -> None:
     """Convert every article under SRC_DIR into OUT_DIR, in parallel, skipping files already up to date."""
-    from .batch_report import BatchReporter
     from .batch import DEFAULT_GLOBS, Busy, digest, run_batch
+    from .batch_report import BatchReporter
 
+    if diff and not check:
+        raise _usage("--diff shows what --check finds: give both")
+    if diff and report is not None and str(report) == "-":
+        raise _usage("--diff and --report - would share stdout: give the report a FILE")
     options = _options(companies, rules_file, keep_proxies, max_size, verifying=verify_output)
     out_resolved = out.resolve()
     if out_resolved == src.resolve() or out_resolved in src.resolve().parents:
         # Outputs mirror SRC_DIR under OUT_DIR: with SRC_DIR inside it, one could land on an input.
-        error("OUT_DIR must not be SRC_DIR or hold it (inputs are never overwritten)")
-        raise typer.Exit(2)
+        raise _usage("OUT_DIR must not be SRC_DIR or hold it (inputs are never overwritten)")
     if out.exists() and not out.is_dir():
-        error(f"{out}: exists and is not a folder")
-        raise typer.Exit(2)
+        raise _usage(f"{out}: exists and is not a folder")
     key = digest(f"{_version()}|{options.fingerprint()}|verify={verify_output}".encode())
     try:
-        reporter = BatchReporter(report_path=report, quiet=quiet, check=check)
+        reporter = BatchReporter(report_path=report, quiet=quiet, check=check, verbose=verbose)
     except OSError as exc:
         error(f"{report}: cannot write the report: {exc.strerror or exc}")
         raise typer.Exit(2) from None
     try:
         summary = run_batch(
-            src, out, globs=tuple(globs or DEFAULT_GLOBS), jobs=jobs or os.cpu_count() or 1, options=options,
-            state_key=key, check=check, verify=verify_output, force=force,
+            src, out, globs=tuple(globs or DEFAULT_GLOBS), excludes=tuple(excludes or ()), jobs=jobs or os.cpu_count() or 1,
+            options=options, state_key=key, check=check, diff=diff, prune=prune, verify=verify_output, force=force,
             on_outcome=reporter.outcome, on_start=reporter.start,
         )
     except Busy:
@@ -314,7 +320,7 @@ def batch(
     finally:
         reporter.close()
     reporter.summary(summary)
-    if summary.failed or summary.would_change or (verify_output and reporter.verify_losses):
+    if summary.failed or summary.would_change or (check and summary.stale) or (verify_output and reporter.verify_losses):
         raise typer.Exit(1)
 
 
