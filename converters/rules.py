@@ -171,6 +171,49 @@ def _is_glob(pattern: str) -> bool:
     return any(c in pattern for c in "*?[")
 
 
+_SELECTOR_FIELDS = ("drop", "unwrap", "companies", "source_link")
+_NAME_FIELDS = {"lazy_src": "an attribute name", "code_chrome": "a class name"}
+
+
+def _check_site(rule: SiteRule) -> None:
+    """Every value of a rule checked once, when the file is read: a bad selector, host or
+    name fails with one line naming the rule, the key and the value, not file by file later."""
+    import re
+
+    from selectolax.lexbor import LexborHTMLParser
+
+    where = f"{rule.source}: site {rule.name!r}"
+    probe = LexborHTMLParser("<p></p>")
+    for key in _SELECTOR_FIELDS:
+        for selector in getattr(rule, key):
+            try:
+                probe.css(selector)
+            except Exception:  # selectolax raises SelectolaxError (or ValueError in older releases)
+                raise ConversionError(f"{where}: {key}: {selector!r} is not a valid CSS selector") from None
+    name = re.compile(r"[A-Za-z_:][-\w:.]*\Z")
+    for key, what in _NAME_FIELDS.items():
+        for value in getattr(rule, key):
+            if not name.match(value):
+                raise ConversionError(f"{where}: {key}: {value!r} is not {what}")
+    host = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\Z")
+    for value in (*rule.hosts, *(r.host for r in rule.redirects)):
+        try:
+            ascii_form = value if value.isascii() else value.encode("idna").decode("ascii")  # 例え.jp
+        except UnicodeError:
+            ascii_form = ""
+        if not host.match(ascii_form):
+            raise ConversionError(f"{where}: {value!r} is not a host name (no scheme, path or port: 'example.com')")
+    for key in ("strip_params", "keep_params", "names"):
+        for value in getattr(rule, key):
+            if not value.strip():
+                raise ConversionError(f"{where}: {key}: an empty value")
+    for redirect in rule.redirects:
+        if not redirect.param.strip():
+            raise ConversionError(f"{where}: redirect for {redirect.host!r}: param is empty")
+        if redirect.path and not redirect.path.startswith("/"):
+            raise ConversionError(f"{where}: redirect for {redirect.host!r}: path {redirect.path!r} must start with '/'")
+
+
 def _site_from_table(table: Mapping[str, Any], source: str) -> SiteRule:
     if not isinstance(table.get("name"), str) or not table["name"].strip():
         raise ConversionError(f"{source}: every [[site]] needs a name")
@@ -214,8 +257,9 @@ def read_toml(text: str) -> dict[str, Any]:
     return tomllib.loads(text)
 
 
-def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
-    """Parse the TOML text of a rules file into a RuleSet."""
+def parse_rules(text: str, source: str = "<rules>", check: bool = True) -> RuleSet:
+    """Parse the TOML text of a rules file into a RuleSet, every value checked (see
+    _check_site; the built-in rules skip it at start-up, and a test checks them)."""
     try:
         data = read_toml(text)
     except ValueError as exc:
@@ -223,7 +267,11 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
     sites = data.get("site", [])
     if not isinstance(sites, list):
         raise ConversionError(f"{source}: expected [[site]] tables")
-    return RuleSet(tuple(_site_from_table(t, source) for t in sites))
+    rules = RuleSet(tuple(_site_from_table(t, source) for t in sites))
+    if check:
+        for rule in rules.sites:
+            _check_site(rule)
+    return rules
 
 
 _default: RuleSet | None = None
@@ -233,5 +281,5 @@ def default_rules() -> RuleSet:
     """The built-in rules shipped in rules.toml (parsed once per process)."""
     global _default
     if _default is None:
-        _default = parse_rules(DEFAULT_RULES_PATH.read_text("utf-8"), source="built-in")
+        _default = parse_rules(DEFAULT_RULES_PATH.read_text("utf-8"), source="built-in", check=False)
     return _default
