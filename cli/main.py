@@ -93,6 +93,32 @@ def main(
         raise typer.Exit(2) from None
 
 
+def _command_config(ctx: typer.Context, param, value) -> None:
+    """`feed2md CMD --config FILE` / `--no-config`: eager, so the defaults change before any
+    other option of the command is read."""
+    if not value or ctx.resilient_parsing:
+        return
+    if param.name == "no_config":
+        ctx.default_map = None
+        return
+    from .config import ConfigError, default_map, load_config
+
+    try:
+        ctx.default_map = default_map(load_config(Path(value)), Path(value), ctx.parent.command.commands).get(ctx.info_name)
+    except ConfigError as exc:
+        error(str(exc))
+        raise typer.Exit(2) from None
+
+
+def _config_options() -> dict:
+    return {
+        "config": typer.Option(None, "--config", metavar="FILE", callback=_command_config, is_eager=True, expose_value=False,
+                               help="Read options from this configuration file (see `feed2md --help`)."),
+        "no_config": typer.Option(False, "--no-config", callback=_command_config, is_eager=True, expose_value=False,
+                                  help="Read no configuration file."),
+    }
+
+
 def _found_config() -> Path | None:
     from .config import find_config
 
@@ -140,6 +166,7 @@ class _Command(typer.core.TyperCommand):
         return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in super().collect_usage_pieces(ctx)]
 
 
+_CONFIG = _config_options()  # --config and --no-config, on every command too
 QUIET_HELP = "Print errors only: no warnings, no summary, no progress bar."
 VERBOSE_HELP = "Also say what each conversion did (links cleaned, company links removed, …)."
 
@@ -157,6 +184,8 @@ def convert_cmd(
     verify_output: bool = typer.Option(False, "--verify", help="Check that the Markdown still says everything the article said; losses are warnings and make the exit code 1."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
+    config: str | None = _CONFIG["config"],
+    no_config: bool = _CONFIG["no_config"],
 ) -> None:
     """Convert article FILEs to Markdown on stdout (or -o)."""
     if not files:
@@ -283,6 +312,8 @@ def batch(
     keep_proxies: bool = typer.Option(False, "--keep-proxies", help=PROXIES_HELP),
     max_size: float = typer.Option(None, "--max-size", min=0, metavar="MIB", help=MAX_SIZE_HELP, show_default=False),
     verify_output: bool = typer.Option(False, "--verify", help="Verify every conversion; a loss is a warning and makes the exit code 1."),
+    config: str | None = _CONFIG["config"],
+    no_config: bool = _CONFIG["no_config"],
 ) -> None:
     """Convert every article under SRC_DIR into OUT_DIR, in parallel, skipping files already up to date."""
     from .batch import DEFAULT_GLOBS, Busy, digest, run_batch
@@ -330,6 +361,8 @@ def verify(
     output: Path | None = typer.Argument(None, metavar="[MARKDOWN]", help="Its Markdown; omitted: a fresh conversion is checked."),
     companies: CompanyLinks = typer.Option(CompanyLinks.TEXT, "--companies", help=COMPANIES_HELP),
     rules_file: Path | None = typer.Option(None, "--rules", help=RULES_HELP),
+    config: str | None = _CONFIG["config"],
+    no_config: bool = _CONFIG["no_config"],
 ) -> None:
     """Check that the Markdown still says everything the article said (exit 0), or list what is lost (exit 1)."""
     from feed2md.converters import convert, decode
@@ -386,6 +419,8 @@ def _redirect_text(r: dict) -> str:
 def rules(
     rules_file: Path | None = typer.Option(None, "--rules", help=RULES_HELP),
     fmt: RulesFormat = typer.Option(RulesFormat.auto, "--format", "-f", help="table (a terminal's default), text (one 'site: key: values' line each, the default in a pipe) or json."),
+    config: str | None = _CONFIG["config"],
+    no_config: bool = _CONFIG["no_config"],
 ) -> None:
     """List the active site rules (built-in, plus those of --rules), every field of each."""
     options = _options(CompanyLinks.TEXT, rules_file)

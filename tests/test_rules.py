@@ -135,3 +135,11 @@ def test_iframes_become_links_and_figures_keep_captions():
     html = ('<div><iframe src="https://www.youtube.com/embed/abc?utm_source=x" title="Trailer"></iframe>'
             '<figure><img src="https://img.example/a.png"><figcaption>图一：说明</figcaption></figure></div>')
     assert convert(html).body == "[Trailer](https://www.youtube.com/embed/abc)\n\n![](https://img.example/a.png)\n\n图一：说明\n"
+
+
+def test_the_built_in_rules_pass_the_checks_user_rules_get():
+    """The built-in rules skip the value checks at start-up; here they get them all."""
+    from feed2md.converters.rules import DEFAULT_RULES_PATH
+
+    rules = parse_rules(DEFAULT_RULES_PATH.read_text("utf-8"), source="built-in", check=True)
+    assert len(rules.sites) == len(default_rules().sites)
