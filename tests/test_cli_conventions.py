@@ -289,3 +289,12 @@ def test_feed2md_toml_and_config_flag_and_bad_keys(tmp_path):
     assert lines(proc) == [f"feed2md: {home / 'feed2md.toml'}: jobz: no feed2md command has such an option"]
     (home / "feed2md.toml").write_text('[convert]\njobs = 3\n')
     assert "`feed2md convert` has no such option" in lines(run("convert", SEED, cwd=home))[0]
+
+
+def test_verify_shows_front_matter_values_as_written_never_as_reprs(tmp_path):
+    aws = Path(__file__).resolve().parents[1] / "examples" / "36kr-aws.txt"
+    edited = tmp_path / "edited.md"
+    edited.write_bytes(run("convert", aws).stdout.replace(b"date: 2021-07-29T06:47:26", b"date: 2021-07-30T06:47:26"))
+    proc = run("verify", aws, edited)
+    assert proc.returncode == 1
+    assert lines(proc) == [f"feed2md: {edited}: date changed: Thu, 29 Jul 2021 06:47:26 GMT -> 2021-07-30T06:47:26+00:00"]
