@@ -195,6 +195,57 @@ def walk(src: Path, out: Path, globs: tuple[str, ...], excludes: tuple[str, ...]
     return Walk(tasks, skipped, renamed)
 
 
+def name_outputs(found: Walk, template: str, out: Path, previous: dict) -> Walk:
+    """The walk's tasks with outputs named by a template (targets.output_name): the jekyll
+    `{path}{date:%Y-%m-%d}-{slug}`, a user's --name. A template that reads the article (title,
+    date) reads the front matter of new and changed inputs only: an input unchanged since the
+    last run keeps the name the state recorded. Two inputs given one name are told apart
+    deterministically, in path order (`name-2`, `name-3`), and Walk.renamed lists them."""
+    from feed2md.converters.targets import needs_metadata, output_name
+
+    out_real = os.path.realpath(out)
+    recorded = {entry[0]: (out_rel, entry) for out_rel, entry in previous.items()}
+    reads = needs_metadata(template)
+    named: list[tuple[Task, str]] = []
+    for task in found.tasks:
+        name = None
+        if reads:
+            earlier = recorded.get(task.rel)
+            if earlier is not None and earlier[1][1:3] == _stat_pair(task.source):
+                name = earlier[0]
+            else:
+                name = output_name(template, task.rel, _front_matter(task.source)) + ".md"
+        else:
+            name = output_name(template, task.rel, {}) + ".md"
+        named.append((task, name))
+    claimed: dict[str, str] = {}
+    tasks, renamed = [], list(found.renamed)
+    for task, name in sorted(named, key=lambda pair: pair[0].rel):
+        wanted = name
+        number = 1
+        while name.lower() in claimed:  # case-insensitive file systems (macOS, Windows) too
+            number += 1
+            name = f"{wanted[:-3]}-{number}.md"
+        if name != wanted:
+            renamed.append((task.rel, name, claimed[wanted.lower()]))
+        claimed[name.lower()] = task.rel
+        tasks.append(task._replace(output=os.path.join(out_real, name), out_rel=name))
+    return Walk(tasks, found.skipped, renamed)
+
+
+def _front_matter(path: str) -> dict:
+    """An input's normalised front matter ({} when it cannot be read: the conversion will say why)."""
+    from feed2md.converters import decode
+    from feed2md.converters.article import split_article
+    from feed2md.converters.metadata import normalise, parse_front_matter
+
+    try:
+        raw = split_article(decode(read_regular_file(path))[0])
+        return normalise(parse_front_matter(raw.front_matter, [], raw.syntax), [], [])
+    except Exception:  # noqa: BLE001 - unreadable here is reported by the conversion itself
+        return {}
+
+
 def remove_stale_temporaries(out: Path) -> None:
     """Temporary files left by a run that was killed mid-write."""
     if not out.is_dir():
@@ -421,7 +472,7 @@ def _process(task: Task, outcome: Outcome) -> None:
     if _verify:
         from feed2md.converters.verify import verify
 
-        losses = verify(result.source, result.text, _options.rules if _options else None)
+        losses = verify(result.source, result.text, _options.rules if _options else None, _options.target if _options else "gfm")
         outcome.warnings += [f"verify: {loss}" for loss in losses]
     new = result.text.encode("utf-8")
     old = current_bytes(task.output)
@@ -525,6 +576,7 @@ def run_batch(
     options: Options,
     state_key: str,
     excludes: tuple[str, ...] = (),
+    name_template: str = "",
     check: bool = False,
     diff: bool = False,
     prune: bool = False,
@@ -542,7 +594,8 @@ def run_batch(
         out.mkdir(parents=True, exist_ok=True)
         lock = lock_output(out)
     try:
-        run = _Run(src, out, globs, excludes, jobs, options, state_key, check, diff, prune, verify, force, on_outcome, on_start)
+        run = _Run(src, out, globs, excludes, name_template, jobs, options, state_key, check, diff, prune, verify, force,
+                   on_outcome, on_start)
         run.execute(summary)
         summary.elapsed = time.perf_counter() - started
         return summary
@@ -556,6 +609,7 @@ class _Run(NamedTuple):
     out: Path
     globs: tuple[str, ...]
     excludes: tuple[str, ...]
+    name_template: str  # "" for the walk's own names ({path}{stem})
     jobs: int
     options: Options
     state_key: str
@@ -570,18 +624,20 @@ class _Run(NamedTuple):
     def execute(self, summary: Summary) -> None:
         out, check = self.out, self.check
         found = walk(self.src, out, self.globs, self.excludes)
+        state = State({}, False) if self.force else load_state(out, self.state_key, summary.notices)
+        if self.name_template:
+            found = name_outputs(found, self.name_template, out, state.files)
         for rel, why in found.skipped:
             summary.warnings += 1
             self.on_outcome(Outcome(path=rel, output="", status="skipped", warnings=[why]))
         for rel, out_rel, other in found.renamed:
-            summary.notices.append(f"{rel}: written as {out_rel}, as {other} has the shorter name")
+            summary.notices.append(f"{rel}: written as {out_rel}, as {other} already has that name")
         if not found.tasks and not found.skipped:
             patterns = ", ".join(self.globs) + (f" (excluding {', '.join(self.excludes)})" if self.excludes else "")
             summary.notices.append(f"no file under {self.src} matches {patterns}; nothing to convert")
         running = out / RUNNING_MARK
         if not check and (running.exists() or running.is_symlink()):  # the last run was killed: sweep
             remove_stale_temporaries(out)  # (safe: this run holds the lock, so no other is writing)
-        state = State({}, False) if self.force else load_state(out, self.state_key, summary.notices)
         trusted = state.files if state.same_options else {}
         todo: list[Task] = []
         new_state: dict = {}

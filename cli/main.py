@@ -127,7 +127,7 @@ def _found_config() -> Path | None:
 
 def _options(
     companies: CompanyLinks, rules_file: Path | None, keep_proxies: bool = False, max_size: float | None = None,
-    verifying: bool = True,
+    verifying: bool = True, target: str = "gfm",
 ) -> Options:
     rules = None  # the built-in rules, parsed when first needed
     if rules_file is not None:
@@ -141,11 +141,21 @@ def _options(
         except ConversionError as exc:
             error(str(exc))
             raise typer.Exit(2) from None
+    if target != "gfm":
+        from feed2md.converters.targets import get_target
+
+        try:
+            get_target(target, rules.targets if rules is not None else None)
+        except ConversionError as exc:
+            raise _usage(str(exc)) from None
     extra = {} if max_size is None else {"max_size": int(max_size * 2**20)}
     # Without --verify nothing reads the decoded input again: it is not kept (memory).
-    return Options(company_links=companies, rules=rules, keep_proxies=keep_proxies, keep_source=verifying, **extra)
+    return Options(company_links=companies, rules=rules, keep_proxies=keep_proxies, keep_source=verifying,
+                   target=target, **extra)
 
 
+TARGET_HELP = "The publisher the Markdown is for: gfm (default), hexo, hugo, jekyll, obsidian, or one a --rules file defines (see README, Publishing targets)."
+NAME_HELP = "Output file names, without .md: {path}{stem} by default, {path}{date:%Y-%m-%d}-{slug} for jekyll, {path}{title} for obsidian; fields {path} {stem} {title} {slug} {date:FORMAT}."
 COMPANIES_HELP = "36kr company links: 'text' keeps only the name (default), 'list' also lists them under `companies` in the front matter, 'link' keeps clean links."
 RULES_HELP = "A TOML file of extra or overriding site rules (see `feed2md rules`)."
 PROXIES_HELP = "Keep image and link addresses that wrap another address (CORS and image proxies) as written."
@@ -178,6 +188,7 @@ def convert_cmd(
     fmt: OutputFormat = typer.Option(OutputFormat.md, "--format", "-f", help="md: the Markdown file; json: one JSON object per line and input (path, metadata, body, warnings; path and error for a failed input)."),
     stdin_filename: str | None = typer.Option(None, "--stdin-filename", metavar="NAME", help="The name of what stdin holds: used in messages, in JSON and for the output's name under -o DIR."),
     companies: CompanyLinks = typer.Option(CompanyLinks.TEXT, "--companies", help=COMPANIES_HELP),
+    target: str = typer.Option("gfm", "--target", "-t", metavar="TARGET", help=TARGET_HELP),
     rules_file: Path | None = typer.Option(None, "--rules", help=RULES_HELP),
     keep_proxies: bool = typer.Option(False, "--keep-proxies", help=PROXIES_HELP),
     max_size: float = typer.Option(None, "--max-size", min=0, metavar="MIB", help=MAX_SIZE_HELP, show_default=False),
@@ -204,7 +215,7 @@ def convert_cmd(
             folder = Path(output)
     elif len(files) > 1 and fmt is OutputFormat.md:
         raise _usage("several inputs cannot share stdout as Markdown: give -o DIR, or --format json (one object per line)")
-    options = _options(companies, rules_file, keep_proxies, max_size, verifying=verify_output)
+    options = _options(companies, rules_file, keep_proxies, max_size, verifying=verify_output, target=target)
     from feed2md.converters import convert_bytes
 
     failed = False
@@ -225,7 +236,7 @@ def convert_cmd(
         if verify_output:
             from feed2md.converters.verify import verify as find_losses
 
-            losses = find_losses(result.source, result.text, options.rules)
+            losses = find_losses(result.source, result.text, options.rules, options.target)
             warnings += [f"verify: {loss}" for loss in losses]
             failed = failed or bool(losses)
         for warning in warnings:
@@ -241,28 +252,53 @@ def convert_cmd(
         if to_stdout:
             write_stdout(payload)
             continue
-        target = Path(output)
+        destination = Path(output)
         if folder is not None:
             base = stdin_filename if name == "-" and stdin_filename else "stdin" if name == "-" else name
-            target = folder / (Path(base).stem + (".jsonl" if fmt is OutputFormat.json else ".md"))
-        if name != "-" and target.resolve() == Path(name).resolve():
+            destination = folder / (_file_name(Path(base).name, result.metadata, options) +
+                                    (".jsonl" if fmt is OutputFormat.json else ".md"))
+        if name != "-" and destination.resolve() == Path(name).resolve():
             error(f"{shown}: refusing to overwrite the input")
             failed = True
             continue
-        if target.resolve() in written:
-            error(f"{shown}: not written: {target} already holds another input's output")
+        if destination.resolve() in written:
+            error(f"{shown}: not written: {destination} already holds another input's output")
             failed = True
             continue
-        written.add(target.resolve())
+        written.add(destination.resolve())
         data = payload.encode("utf-8")
         try:
-            if current_bytes(target) != data:  # unchanged output: left alone, mtime and all
-                write_atomic(target, data)
+            if current_bytes(destination) != data:  # unchanged output: left alone, mtime and all
+                write_atomic(destination, data)
         except OSError as exc:
-            error(f"{target}: cannot write: {exc.strerror or exc}")
+            error(f"{destination}: cannot write: {exc.strerror or exc}")
             failed = True
     if failed:
         raise typer.Exit(1) from None
+
+
+def _file_name(base: str, metadata: dict, options: Options) -> str:
+    """An output's name in a folder: the input's stem, or what the target's name template says."""
+    if options.target == "gfm":
+        return Path(base).stem
+    from feed2md.converters.targets import get_target, output_name
+
+    template = get_target(options.target, options.rules.targets if options.rules else None).file_name
+    return output_name(template.replace("{path}", ""), base, metadata)
+
+
+def _name_template(name: str | None, options: Options) -> str:
+    """Batch's output-name template: --name, else the target's; "" for the plain {path}{stem}."""
+    if name is None and options.target == "gfm":
+        return ""
+    from feed2md.converters.targets import check_name_template, get_target
+
+    template = name if name is not None else get_target(options.target, options.rules.targets if options.rules else None).file_name
+    try:
+        check_name_template(template)
+    except ConversionError as exc:
+        raise _usage(str(exc)) from None
+    return "" if template == "{path}{stem}" else template
 
 
 def _json_line(obj: dict) -> str:
@@ -299,6 +335,7 @@ def batch(
     out: Path = typer.Option(..., "-o", "--output", metavar="OUT_DIR", help="Folder for the Markdown files (mirrors SRC_DIR)."),
     globs: list[str] = typer.Option(None, "--glob", "-g", metavar="PATTERN", help="Inputs to take (repeatable): a name ('*.txt') at any depth, or a path from SRC_DIR ('mixed/*.txt', '**/2021-*.md'). Default: *.md, *.txt, *.html."),
     excludes: list[str] = typer.Option(None, "--exclude", "-x", metavar="PATTERN", help="Files or folders to leave out (repeatable; patterns as for --glob)."),
+    name: str | None = typer.Option(None, "--name", metavar="TEMPLATE", help=NAME_HELP),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, show_default=False, help="Worker processes (default: the number of CPUs; never more than the files to convert)."),
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 naming each output that is missing, would change, or whose input is gone."),
     diff: bool = typer.Option(False, "--diff", help="With --check: print a unified diff of each change on stdout."),
@@ -308,6 +345,7 @@ def batch(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also name each file converted, and each conversion's warnings."),
     force: bool = typer.Option(False, "--force", help="Reconvert every file, ignoring the record of earlier runs."),
     companies: CompanyLinks = typer.Option(CompanyLinks.TEXT, "--companies", help=COMPANIES_HELP),
+    target: str = typer.Option("gfm", "--target", "-t", metavar="TARGET", help=TARGET_HELP),
     rules_file: Path | None = typer.Option(None, "--rules", help=RULES_HELP),
     keep_proxies: bool = typer.Option(False, "--keep-proxies", help=PROXIES_HELP),
     max_size: float = typer.Option(None, "--max-size", min=0, metavar="MIB", help=MAX_SIZE_HELP, show_default=False),
@@ -323,14 +361,15 @@ def batch(
         raise _usage("--diff shows what --check finds: give both")
     if diff and report is not None and str(report) == "-":
         raise _usage("--diff and --report - would share stdout: give the report a FILE")
-    options = _options(companies, rules_file, keep_proxies, max_size, verifying=verify_output)
+    options = _options(companies, rules_file, keep_proxies, max_size, verifying=verify_output, target=target)
     out_resolved = out.resolve()
     if out_resolved == src.resolve() or out_resolved in src.resolve().parents:
         # Outputs mirror SRC_DIR under OUT_DIR: with SRC_DIR inside it, one could land on an input.
         raise _usage("OUT_DIR must not be SRC_DIR or hold it (inputs are never overwritten)")
     if out.exists() and not out.is_dir():
         raise _usage(f"{out}: exists and is not a folder")
-    key = digest(f"{_version()}|{options.fingerprint()}|verify={verify_output}".encode())
+    template = _name_template(name, options)
+    key = digest(f"{_version()}|{options.fingerprint()}|verify={verify_output}|name={template}".encode())
     try:
         reporter = BatchReporter(report_path=report, quiet=quiet, check=check, verbose=verbose)
     except OSError as exc:
@@ -338,7 +377,8 @@ def batch(
         raise typer.Exit(2) from None
     try:
         summary = run_batch(
-            src, out, globs=tuple(globs or DEFAULT_GLOBS), excludes=tuple(excludes or ()), jobs=jobs or os.cpu_count() or 1,
+            src, out, globs=tuple(globs or DEFAULT_GLOBS), excludes=tuple(excludes or ()), name_template=template,
+            jobs=jobs or os.cpu_count() or 1,
             options=options, state_key=key, check=check, diff=diff, prune=prune, verify=verify_output, force=force,
             on_outcome=reporter.outcome, on_start=reporter.start,
         )
@@ -360,6 +400,7 @@ def verify(
     source: Path = typer.Argument(..., metavar="SOURCE", help="The scraped article."),
     output: Path | None = typer.Argument(None, metavar="[MARKDOWN]", help="Its Markdown; omitted: a fresh conversion is checked."),
     companies: CompanyLinks = typer.Option(CompanyLinks.TEXT, "--companies", help=COMPANIES_HELP),
+    target: str = typer.Option("gfm", "--target", "-t", metavar="TARGET", help=TARGET_HELP),
     rules_file: Path | None = typer.Option(None, "--rules", help=RULES_HELP),
     config: str | None = _CONFIG["config"],
     no_config: bool = _CONFIG["no_config"],
@@ -368,7 +409,7 @@ def verify(
     from feed2md.converters import convert, decode
     from feed2md.converters.verify import verify as find_losses
 
-    options = _options(companies, rules_file)
+    options = _options(companies, rules_file, target=target)
     try:
         text, _ = decode(source.read_bytes())
         if output is None:
@@ -381,7 +422,7 @@ def verify(
     except OSError as exc:
         error(f"{exc.filename}: cannot read: {exc.strerror or exc}")
         raise typer.Exit(1) from None
-    losses = find_losses(text, markdown, options.rules)  # None: the built-in rules
+    losses = find_losses(text, markdown, options.rules, options.target)  # rules None: the built-in ones
     for loss in losses:
         error(f"{output or source}: {loss}")
     if losses:

@@ -32,7 +32,8 @@ from .urls import is_safe
 KEY_ORDER = ("title", "date", "author", "categories")
 LIST_KEYS = ("categories", "tags")
 # Keys whose values are dates (compared in lower case): Hexo's `updated`, Hugo's `lastmod`, …
-DATE_KEYS = frozenset({"date", "updated", "lastmod", "modified", "published", "pubdate", "publishdate", "created"})
+DATE_KEYS = frozenset({"date", "updated", "lastmod", "modified", "published", "pubdate", "publishdate", "created",
+                       "last_modified_at"})
 IMAGE_KEYS = ("headimg", "thumbnail")
 # Keys whose values are addresses (compared in lower case): each passes the scheme allow-list
 # of body links, so that no `javascript:` or `data:text/html` reaches a template's href.

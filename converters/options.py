@@ -31,6 +31,7 @@ class Options(NamedTuple):
     keep_proxies: bool = False  # leave proxied image and link addresses as written
     max_size: int = DEFAULT_MAX_SIZE  # bytes (characters, for text); 0: no limit
     keep_source: bool = True  # keep the decoded input as Conversion.source (for verify)
+    target: str = "gfm"  # the publishing target (targets.toml, or a rules file's [target.NAME])
 
     def fingerprint(self) -> str:
         """A stable string that changes whenever the options would change the output.
@@ -42,4 +43,11 @@ class Options(NamedTuple):
             rules = "built-in:" + DEFAULT_RULES_PATH.read_text("utf-8")
         else:
             rules = repr(self.rules)
-        return f"{self.company_links.value}|{int(self.keep_proxies)}|{rules}"
+        target = "" if self.target == "gfm" else f"|target={self.target}:" + _targets_text()
+        return f"{self.company_links.value}|{int(self.keep_proxies)}|{rules}{target}"
+
+
+def _targets_text() -> str:
+    from .targets import TARGETS_PATH
+
+    return TARGETS_PATH.read_text("utf-8")

@@ -147,6 +147,12 @@ def _convert(pending: list[str], options: Options) -> Conversion:
         report.body_kind = "markdown"
         body = normalise_markdown(raw.body)
 
+    if options.target != "gfm":
+        from .targets import get_target, protect
+
+        target = get_target(options.target, (options.rules or default_rules()).targets)
+        metadata = target.front_matter(metadata)
+        body = protect(body, target.protect)
     front = dump_front_matter(metadata)
     if not front and _FENCE_START.match(body):
         front = "---\n---\n"  # else the body's own `---` would be read as front matter

@@ -99,18 +99,19 @@ class ActiveRules(NamedTuple):
 class RuleSet:
     """All known site rules, in order; later files override entries of the same name."""
 
-    __slots__ = ("sites", "_merged")
+    __slots__ = ("sites", "_merged", "targets")
 
-    def __init__(self, sites: tuple[SiteRule, ...] = ()) -> None:
+    def __init__(self, sites: tuple[SiteRule, ...] = (), targets: dict | None = None) -> None:
         self.sites = sites
+        self.targets = targets or {}  # name -> targets.Target: publishing targets a rules file defines
         # The merged rules for each combination of sites seen so far: articles of one site share it.
         self._merged: dict[tuple[SiteRule, ...], ActiveRules] = {}
 
     def __repr__(self) -> str:
-        return f"RuleSet(sites={self.sites!r})"
+        return f"RuleSet(sites={self.sites!r}, targets={self.targets!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, RuleSet) and self.sites == other.sites
+        return isinstance(other, RuleSet) and self.sites == other.sites and self.targets == other.targets
 
     __hash__ = None  # type: ignore[assignment]  # equal by value, yet it holds a cache
 
@@ -133,7 +134,7 @@ class RuleSet:
         by_name = {s.name: s for s in self.sites}
         for site in other.sites:
             by_name[site.name] = site
-        return RuleSet(tuple(by_name.values()))
+        return RuleSet(tuple(by_name.values()), {**self.targets, **other.targets})
 
 
 def _merge(chosen: tuple[SiteRule, ...]) -> ActiveRules:
@@ -267,7 +268,15 @@ def parse_rules(text: str, source: str = "<rules>", check: bool = True) -> RuleS
     sites = data.get("site", [])
     if not isinstance(sites, list):
         raise ConversionError(f"{source}: expected [[site]] tables")
-    rules = RuleSet(tuple(_site_from_table(t, source) for t in sites))
+    unknown = set(data) - {"site", "target"}
+    if unknown:
+        raise ConversionError(f"{source}: unknown tables: {', '.join(sorted(unknown))} (expected [[site]] and [target.NAME])")
+    targets = {}
+    if "target" in data:
+        from .targets import parse_targets
+
+        targets = parse_targets(data, source)
+    rules = RuleSet(tuple(_site_from_table(t, source) for t in sites), targets)
     if check:
         for rule in rules.sites:
             _check_site(rule)

@@ -131,9 +131,10 @@ def _glued(expected: _Facts, actual: _Facts) -> list[str]:
     return glued
 
 
-def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str]:
+def verify(source: str, markdown: str, rules: RuleSet | None = None, target: str = "gfm") -> list[str]:
     """Losses of `markdown` against the `source` article, as short readable messages;
-    an empty list when nothing is lost."""
+    an empty list when nothing is lost. `target`: the publishing target the Markdown was
+    written for (its renamed keys and template protection are read back first)."""
     rules = rules or default_rules()
     src = split_article(strip_marks(source))
     out = split_article(markdown)
@@ -141,6 +142,13 @@ def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str
 
     src_meta = parse_front_matter(src.front_matter, [], src.syntax)
     out_meta = parse_front_matter(out.front_matter, [], out.syntax)
+    out_body = out.body
+    if target != "gfm":
+        from .targets import get_target, unprotect
+
+        profile = get_target(target, rules.targets)
+        out_meta = profile.original_keys(out_meta)
+        out_body = unprotect(out_body, profile.protect)
     want = normalise(src_meta, [], [])  # what the front matter should say
     if str(want.get("title") or "").split() != str(out_meta.get("title") or "").split():
         losses.append(f"title changed: {_quote(str(want.get('title') or ''))} -> {_quote(str(out_meta.get('title') or ''))}")
@@ -177,7 +185,7 @@ def verify(source: str, markdown: str, rules: RuleSet | None = None) -> list[str
                        if s.strip() and is_safe(s, image=True)]
     expected.code_lines = [line.strip() for b in blocks for line in b.text.split("\n") if line.strip()]
 
-    rendered_root = LexborHTMLParser(markdown_parser().render(out.body)).body
+    rendered_root = LexborHTMLParser(markdown_parser().render(out_body)).body
     if rendered_root is None:
         rendered_root = LexborHTMLParser("<p></p>").body
     # Code lines may land in a block or, where a block cannot go (a table cell), a code span.

@@ -132,7 +132,7 @@ def test_a_selection_of_nothing_says_so(tmp_path):
 def test_colliding_output_names_are_resolved_and_reported(tmp_path):
     src = tree(tmp_path, "a.txt", "a.html")
     proc = run("batch", src, "-o", tmp_path / "out")
-    assert "feed2md: warning: a.txt: written as a.txt.md, as a.html has the shorter name" in lines(proc)
+    assert "feed2md: warning: a.txt: written as a.txt.md, as a.html already has that name" in lines(proc)
     assert sorted(p.name for p in (tmp_path / "out").glob("*.md")) == ["a.md", "a.txt.md"]
     assert "1 warning," in lines(proc)[-1]
 
