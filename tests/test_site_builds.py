@@ -1,14 +1,18 @@
-"""Real site builds of the converted corpus: Hugo with its default configuration and Hexo 5
-with hexo-renderer-marked 4 (the RSSHub archive's own stack). Every article becomes a page
-that shows its title and its date at the right instant, and the builds say nothing."""
+"""Real site builds of the converted corpus, one per publishing target: Hugo with its default
+configuration, Hexo 5 with hexo-renderer-marked 4 (the RSSHub archive's own stack) and Jekyll.
+Every article becomes a page that shows its title and its date at the right instant, the
+builds say nothing, and a fixture article's template syntax ({{ }}, {% %}, {# #}, {{< >}}, in
+text and in code) shows literally."""
 
 from __future__ import annotations
 
 import datetime as dt
 import html
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -18,17 +22,39 @@ from .conftest import CORPUS
 
 FEED2MD = [sys.executable, "-m", "feed2md.cli"]
 TITLE = re.compile(r'<h1 class="title">(.*?)</h1><time>(.*?)</time>', re.S)
+FIXTURE = Path(__file__).parent / "fixtures" / "templates.txt"
+# What the fixture's page must show, as text: every piece of template syntax, literally.
+LITERAL = ("{{ message }}", "{% if user %}hello{% endif %}", "{# note #}", "{{< youtube abc >}}", "{{% notice %}}",
+           "{% for item in items %}{{ item }}{% endfor %}", "{# a comment #}", '{{< figure src="x.png" >}}',
+           "Quoted {{ quoted }} stays too.")
 
 
-def _convert_corpus(posts) -> dict[str, dict]:
-    done = subprocess.run([*FEED2MD, "batch", str(CORPUS), "-o", str(posts), "--quiet"], capture_output=True)
+def _convert_corpus(posts, target: str, tmp_path) -> dict[str, dict]:
+    """The corpus and the template fixture, converted for `target` into `posts`: each
+    output's front matter by its path (without .md)."""
+    src = tmp_path / "src"
+    shutil.copytree(CORPUS, src, ignore=shutil.ignore_patterns("*.tsv"))
+    shutil.copy(FIXTURE, src / FIXTURE.name)
+    done = subprocess.run([*FEED2MD, "batch", str(src), "-o", str(posts), "--quiet", "--target", target], capture_output=True)
     assert done.returncode == 0, done.stderr
     metas = {}
     for path in posts.rglob("*.md"):
         meta = yaml.safe_load(path.read_text("utf-8").split("---\n")[1])
         metas[path.relative_to(posts).with_suffix("").as_posix()] = meta
-    assert len(metas) == len(list(CORPUS.glob("*/*.txt")))
+    assert len(metas) == len(list(CORPUS.glob("*/*.txt"))) + 1
     return metas
+
+
+def _page_text(page: str) -> str:
+    from selectolax.lexbor import LexborHTMLParser
+
+    return " ".join((LexborHTMLParser(page).text(separator="") or "").split())
+
+
+def _check_fixture(page: str) -> None:
+    text = _page_text(page)
+    for literal in LITERAL:
+        assert literal in text, (literal, text)
 
 
 def _check_pages(metas: dict[str, dict], page_of) -> None:
@@ -51,21 +77,52 @@ def test_hugo_builds_every_article_with_its_title_and_date(tmp_path):
         '<h1 class="title">{{ .Title }}</h1><time>{{ .Date.Format "2006-01-02T15:04:05Z07:00" }}</time><main>{{ .Content }}</main>\n', "utf-8")
     (site / "layouts" / "_default" / "list.html").write_text("<html></html>\n", "utf-8")
     (site / "hugo.toml").write_text('baseURL = "http://example.org/"\ntitle = "corpus"\n', "utf-8")
-    metas = _convert_corpus(site / "content" / "posts")
+    metas = _convert_corpus(site / "content" / "posts", "hugo", tmp_path)
     done = subprocess.run([matrix.hugo_binary(), "--source", str(site), "--logLevel", "warn"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert not re.search(r"\b(WARN|ERROR)\b", done.stdout + done.stderr), done.stdout + done.stderr
     _check_pages(metas, lambda name: site / "public" / "posts" / name / "index.html")
     assert not any("raw HTML omitted" in p.read_text("utf-8") for p in (site / "public").rglob("*.html"))
+    _check_fixture((site / "public" / "posts" / "templates" / "index.html").read_text("utf-8"))
 
 
-def test_hexo5_builds_every_article_with_its_title_and_date(tmp_path):
-    matrix.require("hexo5")
+@pytest.mark.parametrize("stack", ["hexo5", "hexo-current"])
+def test_hexo_builds_every_article_with_its_title_and_date(stack, tmp_path):
+    matrix.require(stack)
     site = tmp_path / "site"
     site.mkdir()
-    posts = matrix.hexo_site(site)
-    metas = _convert_corpus(posts)
+    posts = matrix.hexo_site(site, current=stack == "hexo-current")
+    metas = _convert_corpus(posts, "hexo", tmp_path)
     done = matrix.build_hexo(site)
     assert done.returncode == 0, done.stderr
     assert not re.search(r"\b(WARN|ERROR)\b", done.stdout + done.stderr), done.stdout + done.stderr
     _check_pages(metas, lambda name: site / "public" / name / "index.html")
+    _check_fixture((site / "public" / "templates" / "index.html").read_text("utf-8"))
+
+
+JEKYLL_LAYOUT = '<h1 class="title">{{ page.title }}</h1><time>{{ page.date | date_to_xmlschema }}</time><main>{{ content }}</main>\n'
+
+
+def test_jekyll_builds_every_article_with_its_title_and_date(tmp_path):
+    """Jekyll reads only dated post names (YYYY-MM-DD-slug.md) and runs Liquid over the text."""
+    matrix.require("jekyll")
+    site = tmp_path / "site"
+    (site / "_layouts").mkdir(parents=True)
+    (site / "_layouts" / "post.html").write_text(JEKYLL_LAYOUT, "utf-8")
+    (site / "_config.yml").write_text("title: corpus\n", "utf-8")
+    metas = _convert_corpus(site / "_posts", "jekyll", tmp_path)
+    assert all(re.match(r"\d{4}-\d{2}-\d{2}-", name.rsplit("/", 1)[-1]) for name in metas)
+    done = subprocess.run(["jekyll", "build", "--source", str(site), "--destination", str(site / "_site")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert not re.search(r"\b(WARN|Warning|ERROR|Error|Conflict|Deprecation)\b", done.stdout + done.stderr), done.stdout + done.stderr
+    pages = [p.read_text("utf-8") for p in (site / "_site").rglob("*.html")]
+    shown = sorted((html.unescape(m.group(1)).split(), dt.datetime.fromisoformat(m.group(2)))
+                   for m in (TITLE.search(page) for page in pages) if m)
+    wanted = sorted((str(meta["title"]).split(), _instant(meta["date"])) for meta in metas.values())
+    assert shown == wanted  # one page per post, each with its title and date
+    _check_fixture(next(page for page in pages if "Template syntax in an article" in page))
+
+
+def _instant(value) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
