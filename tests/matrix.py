@@ -134,7 +134,10 @@ def render_hugo(docs: list[str]) -> list[str]:
         return pages
 
 
-HEXO_LAYOUT = '<h1 class="title">{{ page.title }}</h1><time>{{ page.date.toISOString() }}</time><main>{{ page.content | safe }}</main>\n'
+HEXO_LAYOUT = ('<h1 class="title">{{ page.title }}</h1><time>{{ page.date.toISOString() }}</time>'
+               '<ul>{% for t in page.categories.toArray() %}<li class="term">{{ t.name }}</li>{% endfor %}'
+               '{% for t in page.tags.toArray() %}<li class="term">{{ t.name }}</li>{% endfor %}</ul>'
+               '<main>{{ page.content | safe }}</main>\n')
 
 
 HEXO_CURRENT = HERE / "hexo-current"  # the current Hexo, in its own npm folder

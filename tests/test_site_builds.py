@@ -22,6 +22,8 @@ from .conftest import CORPUS
 
 FEED2MD = [sys.executable, "-m", "feed2md.cli"]
 TITLE = re.compile(r'<h1 class="title">(.*?)</h1><time>(.*?)</time>', re.S)
+TERM = re.compile(r'<li class="term">(.*?)</li>', re.S)
+WORDS = re.compile(r"[\u4e00-\u9fffA-Za-z]{6,}")
 FIXTURE = Path(__file__).parent / "fixtures" / "templates.txt"
 # What the fixture's page must show, as text: every piece of template syntax, literally.
 LITERAL = ("{{ message }}", "{% if user %}hello{% endif %}", "{# note #}", "{{< youtube abc >}}", "{{% notice %}}",
@@ -39,7 +41,11 @@ def _convert_corpus(posts, target: str, tmp_path) -> dict[str, dict]:
     assert done.returncode == 0, done.stderr
     metas = {}
     for path in posts.rglob("*.md"):
-        meta = yaml.safe_load(path.read_text("utf-8").split("---\n")[1])
+        text = path.read_text("utf-8")
+        meta = yaml.safe_load(text.split("---\n")[1])
+        prose = re.sub(r"\]\([^)]*\)|<[^>\n]*>|https?://\S+|\{%[^%]*%\}", " ", text.split("---\n", 2)[2])
+        words = WORDS.search(prose)
+        meta["_words"] = words.group(0) if words else ""  # a piece of its text the page must show
         metas[path.relative_to(posts).with_suffix("").as_posix()] = meta
     assert len(metas) == len(list(CORPUS.glob("*/*.txt"))) + 1
     return metas
@@ -67,6 +73,14 @@ def _check_pages(metas: dict[str, dict], page_of) -> None:
         want = want if isinstance(want, dt.datetime) else dt.datetime.fromisoformat(str(want))
         got = dt.datetime.fromisoformat(shown.group(2).replace("Z", "+00:00"))
         assert got == want, (name, got, want)
+        _check_terms_and_text(page, meta, name)
+
+
+def _check_terms_and_text(page: str, meta: dict, name: str) -> None:
+    """The page lists the article's categories and tags, and shows its text."""
+    terms = [str(t) for key in ("categories", "tags") for t in (meta.get(key) or [])]
+    assert [html.unescape(t).strip() for t in TERM.findall(page)] == terms, name
+    assert meta["_words"] in _page_text(page), (name, meta["_words"])
 
 
 def test_hugo_builds_every_article_with_its_title_and_date(tmp_path):
@@ -74,7 +88,9 @@ def test_hugo_builds_every_article_with_its_title_and_date(tmp_path):
     site = tmp_path / "site"
     (site / "layouts" / "_default").mkdir(parents=True)
     (site / "layouts" / "_default" / "single.html").write_text(
-        '<h1 class="title">{{ .Title }}</h1><time>{{ .Date.Format "2006-01-02T15:04:05Z07:00" }}</time><main>{{ .Content }}</main>\n', "utf-8")
+        '<h1 class="title">{{ .Title }}</h1><time>{{ .Date.Format "2006-01-02T15:04:05Z07:00" }}</time>'
+        '<ul>{{ range .Params.categories }}<li class="term">{{ . }}</li>{{ end }}{{ range .Params.tags }}<li class="term">{{ . }}</li>{{ end }}</ul>'
+        '<main>{{ .Content }}</main>\n', "utf-8")
     (site / "layouts" / "_default" / "list.html").write_text("<html></html>\n", "utf-8")
     (site / "hugo.toml").write_text('baseURL = "http://example.org/"\ntitle = "corpus"\n', "utf-8")
     metas = _convert_corpus(site / "content" / "posts", "hugo", tmp_path)
@@ -100,7 +116,9 @@ def test_hexo_builds_every_article_with_its_title_and_date(stack, tmp_path):
     _check_fixture((site / "public" / "templates" / "index.html").read_text("utf-8"))
 
 
-JEKYLL_LAYOUT = '<h1 class="title">{{ page.title }}</h1><time>{{ page.date | date_to_xmlschema }}</time><main>{{ content }}</main>\n'
+JEKYLL_LAYOUT = ('<h1 class="title">{{ page.title }}</h1><time>{{ page.date | date_to_xmlschema }}</time>'
+                 '<ul>{% for t in page.categories %}<li class="term">{{ t }}</li>{% endfor %}'
+                 '{% for t in page.tags %}<li class="term">{{ t }}</li>{% endfor %}</ul><main>{{ content }}</main>\n')
 
 
 def test_jekyll_builds_every_article_with_its_title_and_date(tmp_path):
@@ -121,6 +139,9 @@ def test_jekyll_builds_every_article_with_its_title_and_date(tmp_path):
                    for m in (TITLE.search(page) for page in pages) if m)
     wanted = sorted((str(meta["title"]).split(), _instant(meta["date"])) for meta in metas.values())
     assert shown == wanted  # one page per post, each with its title and date
+    by_title = {" ".join(html.unescape(TITLE.search(p).group(1)).split()): p for p in pages if TITLE.search(p)}
+    for name, meta in metas.items():
+        _check_terms_and_text(by_title[" ".join(str(meta["title"]).split())], meta, name)
     _check_fixture(next(page for page in pages if "Template syntax in an article" in page))
 
 
