@@ -395,6 +395,75 @@ def batch(
         raise typer.Exit(1)
 
 
+class FeedFormat(str, Enum):
+    md = "md"
+    jsonl = "jsonl"
+
+
+@app.command(cls=_Command, epilog="Example: curl -s https://rsshub.example/36kr/newsflashes | feed2md feed - -o posts/    |    feed2md feed --opml subscriptions.opml -o posts/\n\n" + EPILOG_EXIT)
+def feed(
+    sources: list[str] = typer.Argument(None, metavar="[SOURCE]...", help="Feeds: files, '-' for stdin, or http(s) addresses (RSS, Atom, RDF, JSON Feed)."),
+    output: Path | None = typer.Option(None, "-o", "--output", metavar="DIR", help="Folder for one Markdown file per entry (kept up to date across runs)."),
+    fmt: FeedFormat = typer.Option(FeedFormat.md, "--format", "-f", help="md: files under -o DIR; jsonl: one JSON object per entry on stdout (with or without -o)."),
+    opml: list[Path] = typer.Option(None, "--opml", metavar="FILE", help="An OPML subscription list: read every feed it names (repeatable)."),
+    name: str | None = typer.Option(None, "--name", metavar="TEMPLATE", help="Entry file names, without .md (default {path}{date:%Y-%m-%d}-{slug}; {path} is the feed's folder when there are several feeds)."),
+    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 naming each entry that is new or changed."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also name each file written, each entry's warnings, and feeds not modified."),
+    companies: CompanyLinks = typer.Option(CompanyLinks.TEXT, "--companies", help=COMPANIES_HELP),
+    target: str = typer.Option("gfm", "--target", "-t", metavar="TARGET", help=TARGET_HELP),
+    rules_file: Path | None = typer.Option(None, "--rules", help=RULES_HELP),
+    keep_proxies: bool = typer.Option(False, "--keep-proxies", help=PROXIES_HELP),
+    max_size: float = typer.Option(None, "--max-size", min=0, metavar="MIB", help=MAX_SIZE_HELP, show_default=False),
+    config: str | None = _CONFIG["config"],
+    no_config: bool = _CONFIG["no_config"],
+) -> None:
+    """Convert feed entries to Markdown files, one per entry; re-runs write only what is new or changed."""
+    from .feed import DEFAULT_NAME, run_feeds, sources_of, stdin_reader
+
+    if not sources and not opml:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise _usage("no feed: give a SOURCE (a file, '-' or an address) or --opml FILE")
+        sources = ["-"]
+    if (sources or []).count("-") > 1:
+        raise _usage("stdin ('-') can be read only once")
+    if output is None and fmt is FeedFormat.md:
+        raise _usage("give -o DIR for the entry files, or --format jsonl for stdout")
+    if output is not None and output.exists() and not output.is_dir():
+        raise _usage(f"{output}: exists and is not a folder")
+    options = _options(companies, rules_file, keep_proxies, max_size, verifying=False, target=target)
+    template = name if name is not None else DEFAULT_NAME
+    from feed2md.converters.targets import check_name_template
+
+    try:
+        check_name_template(template)
+        chosen = sources_of(list(sources or []), list(opml or []), lambda p: p.read_bytes())
+    except ConversionError as exc:
+        raise _usage(str(exc)) from None
+    from .batch import Busy, digest, lock_output
+
+    key = digest(f"{_version()}|{options.fingerprint()}|name={template}".encode())
+    lock = None
+    if output is not None and not check:
+        output.mkdir(parents=True, exist_ok=True)
+        try:
+            lock = lock_output(output)
+        except Busy:
+            error(f"{output}: another feed2md run is writing this folder; try again when it has finished")
+            raise typer.Exit(2) from None
+    try:
+        summary = run_feeds(chosen, output, options, name_template=template, check=check,
+                            as_jsonl=fmt is FeedFormat.jsonl, quiet=quiet, verbose=verbose, state_key=key,
+                            read_stdin=stdin_reader)
+    finally:
+        if lock is not None:
+            os.close(lock)
+    if not quiet:
+        sys.stderr.write(summary.line() + "\n")
+    if summary.failed or summary.feeds_failed or (check and (summary.new or summary.changed)):
+        raise typer.Exit(1)
+
+
 @app.command(epilog="Example: feed2md verify scraped/a.txt markdown/a.md    |    feed2md verify scraped/a.txt\n\n" + EPILOG_EXIT)
 def verify(
     source: Path = typer.Argument(..., metavar="SOURCE", help="The scraped article."),

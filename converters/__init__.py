@@ -19,7 +19,7 @@ __version__ = "0.1.0"  # the one place the version is written (pyproject.toml re
 # Names are imported on first use (PEP 562), so that `import feed2md.converters` and the
 # light names (options, rules, errors) do not pay for html2text, selectolax and PyYAML.
 _LAZY = {
-    "convert": "pipeline", "convert_bytes": "pipeline", "Conversion": "pipeline", "Report": "pipeline",
+    "convert": "pipeline", "convert_bytes": "pipeline", "convert_article": "pipeline", "Conversion": "pipeline", "Report": "pipeline",
     "decode": "article", "CompanyLinks": "options", "Options": "options", "ConversionError": "errors",
     "RuleSet": "rules", "default_rules": "rules", "parse_rules": "rules",
 }
@@ -27,7 +27,7 @@ __all__ = sorted(_LAZY)
 
 if TYPE_CHECKING:
     from .article import decode
-    from .pipeline import Conversion, Report, convert, convert_bytes
+    from .pipeline import Conversion, Report, convert, convert_article, convert_bytes
     from .errors import ConversionError
     from .options import CompanyLinks, Options
     from .rules import RuleSet, default_rules, parse_rules

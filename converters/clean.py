@@ -34,6 +34,7 @@ class CleanResult:
         self.media_linked = 0
         self.hidden_removed = 0
         self.proxies_unwrapped = 0
+        self.tracking_pixels_removed = 0  # 1x1 images and analytics beacons (feeds append them)
         self.insecure_images: list[str] = []  # http:// pictures found behind a proxy
         self.source_link = ""  # the article's own address, from a hidden "original" link
         self.plain_text = False  # no block markup: every line of the text is a line
@@ -87,6 +88,43 @@ def active_rules(body: str, rules: RuleSet, labels: list[str]) -> ActiveRules:
     return rules.select(labels, {h.lower() for h in _LINKED_HOST.findall(body)})
 
 
+_URL_ATTRIBUTES = ("href", "src")
+
+
+def resolve_relative(root, base_url: str, active: ActiveRules) -> None:
+    """Relative addresses (`/posts/x.png`, `skins/a.gif`) made absolute against `base_url`,
+    as a reader of the feed's page would see them; `#fragment` links are left alone."""
+    from urllib.parse import urljoin
+
+    names = (*_URL_ATTRIBUTES, *active.lazy_src)
+    for node in root.css("a[href], img, source[src], video[src], audio[src], iframe[src]"):
+        attrs = node.attributes
+        for name in names:
+            value = (attrs.get(name) or "").strip()
+            if value and not value.startswith("#") and not _HAS_SCHEME.match(value):
+                try:
+                    node.attrs[name] = urljoin(base_url, value)
+                except ValueError:  # an address urllib cannot read: left as written
+                    pass
+
+
+_HAS_SCHEME = lazy_compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+
+
+def is_tracking_pixel(attrs: dict, active: ActiveRules) -> bool:
+    """An image that shows nothing and only reports the reading: 1x1 (or 0x0) by its size
+    attributes, or an address the rules name as an analytics beacon (`tracking_pixels`)."""
+    width, height = (str(attrs.get(k) or "").strip().lower().removesuffix("px") for k in ("width", "height"))
+    if width in ("0", "1") and height in ("0", "1"):
+        return True
+    if not active.tracking_pixels:
+        return False
+    import fnmatch
+
+    src = str(attrs.get("src") or "").strip().lower()
+    return bool(src) and any(fnmatch.fnmatchcase(src, glob) for glob in active.tracking_pixels)
+
+
 def remove_chrome(root, active: ActiveRules) -> None:
     """The deliberate removals of the rules: chrome dropped, wrappers unwrapped (text kept)."""
     for node in _select(root, active.drop):
@@ -119,11 +157,13 @@ def clean_html(
     company_links: CompanyLinks = CompanyLinks.TEXT,
     *,
     keep_proxies: bool = False,
+    base_url: str = "",
 ) -> CleanResult:
     """Clean one article body (an HTML fragment) under the site rules that apply to it.
 
     `labels` are the article's author and categories (see site_labels), used to recognise
     its site. `keep_proxies`: leave proxied addresses as written (else they are unwrapped).
+    `base_url`: relative links and images are resolved against it (a feed entry's base).
     """
     active = active_rules(body, rules, labels)
     # Parsed from UTF-8 bytes, the text dropped first: a big page is held once while lexbor
@@ -139,6 +179,8 @@ def clean_html(
     if root is None:
         return CleanResult(None)
     result = CleanResult(root, sites=active.sites)
+    if base_url:
+        resolve_relative(root, base_url, active)
     remove_chrome(root, active)
     remove_hidden(root, active, result)
     for node in _select(root, active.companies):
@@ -148,6 +190,10 @@ def clean_html(
     for node in root.css("a[href]"):
         _link(node, active, result, keep_proxies)
     for node in root.css("img"):
+        if is_tracking_pixel(node.attributes, active):
+            result.tracking_pixels_removed += 1
+            node.decompose()
+            continue
         _image(node, active, result, keep_proxies)
     for node in root.css(_MEDIA):
         _media(node, active, result)

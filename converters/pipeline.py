@@ -34,6 +34,7 @@ class Report:
         self.media_linked = 0
         self.hidden_removed = 0
         self.proxies_unwrapped = 0
+        self.tracking_pixels_removed = 0
         self.likely_wrappers: dict[str, dict] = {}  # host -> {param, links}: links no rule unwraps
 
     def as_dict(self) -> dict[str, Any]:
@@ -109,18 +110,57 @@ def _convert(pending: list[str], options: Options) -> Conversion:
     if not raw.closed:
         report.warnings.append("front matter has no closing '---'; it ends at the first line that is not YAML")
     meta = parse_front_matter(raw.front_matter, report.warnings, raw.syntax)
-    metadata = normalise(meta, report.changes, report.warnings)
+    pending = [raw.body]
+    html_body = _is_html(raw.body)
+    raw = None
+    return _render(meta, pending, html_body, options, report, source=source)
 
-    if _is_html(raw.body):
+
+def convert_article(article, options: Options | None = None) -> Conversion:
+    """Convert an article record from any reader (feeds.Article: raw metadata, an HTML body,
+    the address its relative links are resolved against) through the same pipeline."""
+    options = options or Options()
+    _check_size(len(article.body), options)
+    try:
+        metadata = dict(article.metadata)
+        if isinstance(metadata.get("link"), str):  # the entry's own address, tracking removed
+            from .urls import clean_url
+
+            rules = options.rules or default_rules()
+            host = urlsplit_host(metadata["link"])
+            metadata["link"] = clean_url(metadata["link"], rules.select([], {host} if host else set()))
+        return _render(metadata, [article.body], True, options, Report(), base_url=article.base_url)
+    except ConversionError:
+        raise
+    except RecursionError:
+        raise ConversionError("document too deeply nested") from None
+    except Exception as exc:  # noqa: BLE001 - as in _guarded
+        raise ConversionError(f"internal error ({type(exc).__name__}: {exc}); please report it") from exc
+
+
+def urlsplit_host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        return (urlsplit(url.strip()).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _render(meta: dict, pending: list[str], html_body: bool, options: Options, report: Report, *, source: str = "",
+            base_url: str = "") -> Conversion:
+    """The steps every reader shares: front matter normalised, the body cleaned and written
+    (or, when it is Markdown already, normalised), the target applied."""
+    metadata = normalise(meta, report.changes, report.warnings)
+    if html_body:
         rules = options.rules or default_rules()
         # Each step gets the only reference to the text it reads, so that a big article is
         # held in one copy at a time rather than one per step (memory stays linear and small).
-        pending = [raw.body]
-        raw = None
         html, blocks, spans = extract_code(pending.pop(), rules.code_chrome())
         pending.append(html)
         html = None
-        cleaned = clean_html(pending.pop(), rules, site_labels(metadata), options.company_links, keep_proxies=options.keep_proxies)
+        cleaned = clean_html(pending.pop(), rules, site_labels(metadata), options.company_links,
+                             keep_proxies=options.keep_proxies, base_url=base_url)
         pending.append(cleaned.root)
         cleaned.root = None  # the writer frees the tree once it has read it
         body = tree_to_markdown(pending.pop(), blocks, spans, cleaned.plain_text)
@@ -131,6 +171,7 @@ def _convert(pending: list[str], options: Options) -> Conversion:
         report.media_linked = cleaned.media_linked
         report.hidden_removed = cleaned.hidden_removed
         report.proxies_unwrapped = cleaned.proxies_unwrapped
+        report.tracking_pixels_removed = cleaned.tracking_pixels_removed
         report.likely_wrappers = cleaned.likely_wrappers
         for host, seen in cleaned.likely_wrappers.items():
             report.warnings.append(
@@ -145,7 +186,7 @@ def _convert(pending: list[str], options: Options) -> Conversion:
             metadata["source"] = cleaned.source_link
     else:
         report.body_kind = "markdown"
-        body = normalise_markdown(raw.body)
+        body = normalise_markdown(pending.pop())
 
     if options.target != "gfm":
         from .targets import get_target, protect

@@ -17,7 +17,8 @@ from .errors import ConversionError
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.toml")
 
-_LIST_FIELDS = ("names", "hosts", "drop", "unwrap", "companies", "strip_params", "keep_params", "code_chrome", "lazy_src", "source_link")
+_LIST_FIELDS = ("names", "hosts", "drop", "unwrap", "companies", "strip_params", "keep_params", "code_chrome", "lazy_src", "source_link",
+               "tracking_pixels")
 
 
 REDIRECT_ENCODINGS = ("", "base64", "base64-reversed", "url-twice")
@@ -58,6 +59,7 @@ class SiteRule(NamedTuple):
     keep_params: tuple[str, ...] = ()
     code_chrome: tuple[str, ...] = ()  # class names removed from inside code blocks
     lazy_src: tuple[str, ...] = ()  # <img> attributes that hold the real picture (lazy loading)
+    tracking_pixels: tuple[str, ...] = ()  # image URL globs of analytics beacons that feeds append
     source_link: tuple[str, ...] = ()  # CSS selectors of hidden links to the article's own source
     source: str = "built-in"
 
@@ -78,6 +80,7 @@ class ActiveRules(NamedTuple):
     redirects: tuple[Redirect, ...]
     keep_params: frozenset[str]
     lazy_src: tuple[str, ...] = ()  # <img> attributes holding the real picture, in order
+    tracking_pixels: tuple[str, ...] = ()  # image URL globs (lower case) of analytics beacons
     source_link: tuple[str, ...] = ()
     # The sites' strip_params sorted by kind, for `strips`, which runs for every query parameter:
     strip_names: frozenset[str] = frozenset()  # plain names
@@ -161,6 +164,7 @@ def _merge(chosen: tuple[SiteRule, ...]) -> ActiveRules:
         redirects=union("redirects"),
         keep_params=frozenset(union("keep_params")),
         lazy_src=union("lazy_src"),
+        tracking_pixels=tuple(g.lower() for g in union("tracking_pixels")),
         source_link=union("source_link"),
         strip_names=frozenset(names),
         strip_prefixes=tuple(prefixes),
