@@ -125,8 +125,9 @@ def _xml_entry(entry: Any, feed_title: str, feed_link: str, url: str) -> Article
     title = _plain(entry.get("title_detail") or entry.get("title") or "")
     if title:
         meta["title"] = title
-    published, updated = entry.get("published"), entry.get("updated")
-    meta["date"] = published or updated or _struct(entry.get("published_parsed") or entry.get("updated_parsed"))
+    # dict.get: feedparser's own get("updated") falls back to `published`, with a warning.
+    published, updated = dict.get(entry, "published"), dict.get(entry, "updated")
+    meta["date"] = published or updated or _struct(dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed"))
     if updated and published and updated != published:
         meta["updated"] = updated
     if not meta["date"]:

@@ -16,7 +16,8 @@ from urllib.parse import unquote
 from selectolax.lexbor import LexborHTMLParser
 
 from .article import split_article
-from .clean import active_rules, is_empty_anchor, is_plain_text, real_url, remove_chrome, remove_hidden, site_labels
+from .clean import (active_rules, is_empty_anchor, is_plain_text, is_tracking_pixel, real_url, remove_chrome,
+                    remove_hidden, resolve_relative, site_labels)
 from .images import image_source, is_placeholder
 from .code import PLACEHOLDER, code_of, extract_code
 from .lazyre import lazy_compile
@@ -131,10 +132,11 @@ def _glued(expected: _Facts, actual: _Facts) -> list[str]:
     return glued
 
 
-def verify(source: str, markdown: str, rules: RuleSet | None = None, target: str = "gfm") -> list[str]:
+def verify(source: str, markdown: str, rules: RuleSet | None = None, target: str = "gfm", base_url: str = "") -> list[str]:
     """Losses of `markdown` against the `source` article, as short readable messages;
     an empty list when nothing is lost. `target`: the publishing target the Markdown was
-    written for (its renamed keys and template protection are read back first)."""
+    written for (its renamed keys and template protection are read back first). `base_url`:
+    what the conversion resolved relative addresses against (a feed entry's base)."""
     rules = rules or default_rules()
     src = split_article(strip_marks(source))
     out = split_article(markdown)
@@ -167,8 +169,13 @@ def verify(source: str, markdown: str, rules: RuleSet | None = None, target: str
         return losses
     # The same rules the conversion applied; what they remove on purpose is not a loss.
     active = active_rules(html, rules, site_labels(normalise(src_meta, [])))
+    if base_url:
+        resolve_relative(tree, base_url, active)
     remove_chrome(tree, active)
     remove_hidden(tree, active)  # a browser does not show it; the source link goes to the front matter
+    for node in tree.css("img"):
+        if is_tracking_pixel(node.attributes, active):
+            node.decompose()  # a beacon that shows nothing: dropped on purpose
     for node in tree.css("iframe, object, embed"):
         node.decompose()  # players become links to their source; what they held is not text
     for node in tree.css(", ".join(active.companies)) if active.companies else []:
