@@ -20,7 +20,13 @@ and prints each figure with its ratio and the target of issue #7.
 measures instead the pathological inputs of issue #13, one `feed2md convert` each: 5,000
 nested lists, quotes and tables (time, text kept), and peak memory against body size for a
 big article (the corpus repeated to SIZE_MB) and for 100,000 36kr company links, against the
-bound of 8x the body plus 60 MB. Timings on a shared machine
+bound of 8x the body plus 60 MB.
+
+    python benchmarks/bench.py --feed [--entries 1000]
+
+measures issue #16's target: one RSS feed of ENTRIES corpus bodies through `feed2md feed`
+against the same bodies as scraped files through `feed2md batch` (entries per second; the
+target is at least 0.8x), medians of REPEAT interleaved runs. Timings on a shared machine
 are noisy: read the ratios, and run it twice before believing a regression. The CPU-time ratio
 of one job against the floor is printed too: other load on the machine moves it much less.
 """
@@ -168,6 +174,38 @@ def hostile(feed2md: str, size_mb: int) -> int:
     return 0
 
 
+def feed_speed(feed2md: str, entries: int, repeat: int) -> int:
+    """Issue #16: a feed of `entries` entries against the same bodies as scraped files."""
+    import html as html_module
+
+    WORK.mkdir(exist_ok=True)
+    src, feed = WORK / f"feed-src-{entries}", WORK / f"feed-{entries}.xml"
+    if not feed.exists():
+        shutil.rmtree(src, ignore_errors=True)
+        src.mkdir()
+        bodies = [p.read_text("utf-8") for p in sorted(CORPUS.glob("*/*.txt"))]
+        bodies = [b.split("\n---\n", 1)[1] if b.startswith("---") else b for b in bodies]
+        items = []
+        for i in range(entries):
+            body = bodies[i % len(bodies)]
+            (src / f"{i:05}.txt").write_text(f"---\ntitle: entry {i}\ndate: 2021-07-29 06:47:26\n---\n{body}", "utf-8")
+            items.append(f"<item><title>entry {i}</title><guid>urn:entry:{i}</guid><pubDate>Thu, 29 Jul 2021 06:47:26 GMT"
+                         f"</pubDate><description>{html_module.escape(body)}</description></item>")
+        feed.write_text('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>bench</title>'
+                        "<link>https://example.org/</link>" + "".join(items) + "</channel></rss>", "utf-8")
+    feeds, batches = [], []
+    for _ in range(repeat):
+        for runs, command, out in ((feeds, "feed", WORK / "out-feed"), (batches, "batch", WORK / "out-feed-batch")):
+            shutil.rmtree(out, ignore_errors=True)
+            source = feed if command == "feed" else src
+            runs.append(timed([feed2md, command, str(source), "-o", str(out), "--quiet"])[0])
+    feed_time, batch_time = statistics.median(feeds), statistics.median(batches)
+    print(f"feed2md feed, {entries} entries   {feed_time:6.2f} s  {entries / feed_time:6.0f} entries/s")
+    print(f"feed2md batch, same bodies  {batch_time:6.2f} s  {entries / batch_time:6.0f} files/s")
+    print(f"ratio {batch_time / feed_time:.2f}x batch's rate (target >= 0.8x)")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--copies", type=int, default=50)
@@ -175,6 +213,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs of the tree measures (median)")
     parser.add_argument("--hostile", action="store_true", help="measure issue #13's pathological inputs instead")
     parser.add_argument("--size-mb", type=int, default=50, help="body size of the big-article measure (--hostile)")
+    parser.add_argument("--feed", action="store_true", help="measure issue #16's feed conversion against batch instead")
+    parser.add_argument("--entries", type=int, default=1000, help="entries of the feed (--feed)")
     args = parser.parse_args()
     feed2md = str(BIN / "feed2md")
     html2text_cli = str(BIN / "html2text")
@@ -183,6 +223,9 @@ def main() -> int:
     if args.hostile:
         warm_bytecode()
         return hostile(feed2md, args.size_mb)
+    if args.feed:
+        warm_bytecode()
+        return feed_speed(feed2md, args.entries, args.repeat)
 
     warm_bytecode()
     src, files = build_tree(args.copies)

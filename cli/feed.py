@@ -144,12 +144,83 @@ def fetch_all(sources: list[Source], state_feeds: dict, read_stdin: Callable[[],
     return [results[i] for i in range(len(sources))]
 
 
+_options: Options | None = None
+
+
+class Job(NamedTuple):
+    """One entry to convert and, in a worker, to write (as batch writes in its workers)."""
+
+    article: Any
+    path: str  # where its file goes ("" when nothing is written: --format jsonl without -o)
+    check: bool
+    payload: bool  # send back the metadata and body (for --format jsonl)
+
+
+class Done(NamedTuple):
+    status: str  # new | changed | unchanged | failed
+    error: str
+    warnings: list
+    digest: str
+    payload: dict | None
+
+
+def _init_worker(options: Options) -> None:
+    global _options
+    _options = options
+    import signal
+
+    from .batch import end_with_parent
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool ends workers with it: quietly
+    end_with_parent()
+
+
+def _process(job: Job) -> Done:
+    """Convert one entry and write its file when its bytes change (never under --check)."""
+    from feed2md.converters import convert_article
+
+    from .batch import digest
+
+    try:
+        result = convert_article(job.article, _options)
+    except ConversionError as exc:
+        return Done("failed", str(exc), [], "", None)
+    data = result.text.encode("utf-8")
+    payload = {"metadata": result.metadata, "body": result.body} if job.payload else None
+    if not job.path:
+        return Done("new", "", result.report.warnings, digest(data), payload)
+    old = current_bytes(job.path)
+    status = "unchanged" if old == data else "new" if old is None else "changed"
+    if status != "unchanged" and not job.check:
+        try:
+            write_atomic(job.path, data)
+        except OSError as exc:
+            return Done("failed", f"cannot write: {exc.strerror or exc}", result.report.warnings, "", payload)
+    return Done(status, "", result.report.warnings, digest(data), payload)
+
+
+def processed(jobs_list: list[Job], options: Options, jobs: int):
+    """Each job's outcome, in feed order; a long feed is converted and written by `jobs` worker
+    processes, as batch does with files (writing files is half the cost of a short entry)."""
+    global _options
+    if jobs <= 1 or len(jobs_list) < 32:
+        _options = options
+        yield from map(_process, jobs_list)
+        return
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork") if hasattr(os, "fork") else multiprocessing.get_context()
+    with context.Pool(min(jobs, len(jobs_list) // 16), initializer=_init_worker, initargs=(options,)) as pool:
+        yield from pool.imap(_process, jobs_list, chunksize=8)
+
+
 def run_feeds(
     sources: list[Source], out: Path | None, options: Options, *, name_template: str, check: bool, as_jsonl: bool,
-    quiet: bool, verbose: bool, state_key: str, read_stdin: Callable[[], bytes],
+    quiet: bool, verbose: bool, state_key: str, read_stdin: Callable[[], bytes], jobs: int = 1,
 ) -> FeedSummary:
-    from feed2md.converters import convert_article
     from feed2md.converters.feeds import parse_feed
+    from feed2md.converters.metadata import normalise
     from feed2md.converters.targets import output_name, slug
 
     from .batch import digest
@@ -189,6 +260,9 @@ def run_feeds(
         for warning in feed.warnings:
             warn(label, warning)
         folder = (slug(feed.title) + "/") if several and feed.title else (slug(label) + "/" if several else "")
+        # First the keys and names, in feed order (deterministic), then the work.
+        planned: list[tuple[str, str, str]] = []  # (key, name, where)
+        jobs_list: list[Job] = []
         for number, article in enumerate(feed.articles, 1):
             key = entry_key(article)
             if key in seen_keys:  # a guid the feed repeats: told apart by link, then by content
@@ -197,57 +271,40 @@ def run_feeds(
                     key = f"{key}|{number}"
             seen_keys.add(key)
             where = f"{label}: entry {number}" + (f" ({printable(str(article.name))[:80]})" if article.name else "")
-            try:
-                result = convert_article(article, options)
-            except ConversionError as exc:
-                summary.failed += 1
-                error(f"{where}: {exc}")
-                continue
-            for warning in result.report.warnings:
-                if verbose:
-                    warn(where, warning)
-                else:
-                    summary.warnings += 1
             record = entries.get(key) if isinstance(entries.get(key), dict) else None
             if record is not None and record.get("name"):
-                name = record["name"]
+                name = record["name"]  # an entry keeps its file, whatever its title becomes
             else:
-                notes: list[str] = []
-                wanted = output_name(name_template, folder + digest(key.encode())[:12], result.metadata, notes) + ".md"
+                meta = normalise(dict(article.metadata), [], [])
+                wanted = output_name(name_template, folder + digest(key.encode())[:12], meta) + ".md"
                 name, n = wanted, 1
                 while name.lower() in taken:
                     n += 1
                     name = f"{wanted[:-3]}-{n}.md"
                 taken.add(name.lower())
-            data = result.text.encode("utf-8")
+            planned.append((key, name, where))
+            jobs_list.append(Job(article, str(out / name) if out is not None else "", check, as_jsonl))
+        for (key, name, where), done in zip(planned, processed(jobs_list, options, jobs)):
+            if done.status == "failed":
+                summary.failed += 1
+                error(f"{where}: {done.error}")
+                continue
+            for warning in done.warnings:
+                if verbose:
+                    warn(where, warning)
+                else:
+                    summary.warnings += 1
             if as_jsonl:
                 write_stdout(json.dumps({"feed": {"title": feed.title, "url": feed.url or feed.link}, "key": key,
-                                         "name": name, "metadata": result.metadata, "body": result.body,
-                                         "warnings": result.report.warnings}, ensure_ascii=False, default=str) + "\n")
-            if out is None:
-                summary.new += 1
-                continue
-            target = out / name
-            old = current_bytes(target)
-            if old == data:
-                summary.unchanged += 1
-            else:
-                if old is None:
-                    summary.new += 1
-                else:
-                    summary.changed += 1
+                                         "name": name, **(done.payload or {}), "warnings": done.warnings},
+                                        ensure_ascii=False, default=str) + "\n")
+            setattr(summary, done.status, getattr(summary, done.status) + 1)
+            if done.status != "unchanged" and out is not None:
                 if check:
-                    error(f"{where}: {'new entry' if old is None else 'changed'}: {name}")
-                else:
-                    try:
-                        write_atomic(target, data)
-                    except OSError as exc:
-                        summary.failed += 1
-                        error(f"{name}: cannot write: {exc.strerror or exc}")
-                        continue
-                    if verbose:
-                        error(f"{where}: {'written' if old is None else 'updated'}: {name}")
-            entries[key] = {"name": name, "hash": digest(data)}
+                    error(f"{where}: {'new entry' if done.status == 'new' else 'changed'}: {name}")
+                elif verbose:
+                    error(f"{where}: {'written' if done.status == 'new' else 'updated'}: {name}")
+            entries[key] = {"name": name, "hash": done.digest}
         if fetched.source.given != "-" and (fetched.etag or fetched.last_modified):
             state.setdefault("feeds", {})[fetched.source.given] = {"etag": fetched.etag, "last_modified": fetched.last_modified}
     if out is not None and not check:

@@ -408,6 +408,7 @@ def feed(
     opml: list[Path] = typer.Option(None, "--opml", metavar="FILE", help="An OPML subscription list: read every feed it names (repeatable)."),
     name: str | None = typer.Option(None, "--name", metavar="TEMPLATE", help="Entry file names, without .md (default {path}{date:%Y-%m-%d}-{slug}; {path} is the feed's folder when there are several feeds)."),
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 naming each entry that is new or changed."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, show_default=False, help="Worker processes for long feeds (default: the number of CPUs)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also name each file written, each entry's warnings, and feeds not modified."),
     companies: CompanyLinks = typer.Option(CompanyLinks.TEXT, "--companies", help=COMPANIES_HELP),
@@ -454,7 +455,7 @@ def feed(
     try:
         summary = run_feeds(chosen, output, options, name_template=template, check=check,
                             as_jsonl=fmt is FeedFormat.jsonl, quiet=quiet, verbose=verbose, state_key=key,
-                            read_stdin=stdin_reader)
+                            read_stdin=stdin_reader, jobs=jobs or os.cpu_count() or 1)
     finally:
         if lock is not None:
             os.close(lock)

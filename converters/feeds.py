@@ -36,6 +36,7 @@ class Feed(NamedTuple):
 
 
 MAX_FEED_BYTES = 64 * 1024 * 1024
+DRIVER = "feed2md.converters.saxbuffered"
 
 
 def parse_feed(data: bytes, url: str = "") -> Feed:
@@ -54,6 +55,10 @@ def parse_feed(data: bytes, url: str = "") -> Feed:
 
 def _xml_feed(data: bytes, url: str) -> Feed:
     import feedparser
+    import feedparser.api
+
+    if DRIVER not in feedparser.api.PREFERRED_XML_PARSERS:  # see saxbuffered.py: same result, faster
+        feedparser.api.PREFERRED_XML_PARSERS.insert(0, DRIVER)
 
     parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
     warnings: list[str] = []

@@ -201,7 +201,8 @@ def test_single_convert_loads_only_what_it_needs():
         "from feed2md.cli.main import _run_app\n"  # run() would end the process before the check
         "try:\n    _run_app()\n"
         "except SystemExit:\n    pass\n"
-        "heavy = ('rich', 'multiprocessing', 'markdown_it', 'charset_normalizer', 'email', 'importlib.metadata', 'dataclasses')\n"
+        "heavy = ('rich', 'multiprocessing', 'markdown_it', 'charset_normalizer', 'email', 'importlib.metadata', 'dataclasses',\n"
+        "         'feedparser', 'httpx', 'feed2md.converters.feeds', 'feed2md.cli.feed', 'feed2md.converters.targets')\n"
         "sys.stderr.write(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy)))\n"
     )
     proc = subprocess.run([sys.executable, "-c", probe, str(SEED)], capture_output=True, text=True, timeout=60)

@@ -282,3 +282,28 @@ def test_jsonl_to_stdout_from_a_pipe():
     assert len(objects) == 48 and objects[0]["feed"]["title"] == "Daring Fireball"
     assert objects[0]["metadata"]["title"] and objects[0]["body"] and objects[0]["name"].endswith(".md")
     assert run("feed", "-", stdin=b"x").returncode == 2  # Markdown files need -o DIR
+
+
+def test_the_buffered_sax_driver_reads_every_feed_the_same(monkeypatch):
+    """feedparser reads through feed2md's buffered expat driver (saxbuffered.py) only for speed:
+    on every real feed and every file of feedparser's suite, the entries are the same without it."""
+    import feedparser.api
+
+    from feed2md.converters import feeds
+
+    files = [*REAL, *(p for p in SUITE.rglob("*") if p.is_file())]
+
+    def read_all():
+        out = []
+        for path in files:
+            try:
+                out.append(parse_feed(path.read_bytes()))
+            except ConversionError as exc:
+                out.append(str(exc))
+        return out
+
+    buffered = read_all()
+    assert feeds.DRIVER in feedparser.api.PREFERRED_XML_PARSERS
+    monkeypatch.setattr(feedparser.api, "PREFERRED_XML_PARSERS", [p for p in feedparser.api.PREFERRED_XML_PARSERS if p != feeds.DRIVER])
+    monkeypatch.setattr(feeds, "DRIVER", "feed2md.no_such_driver")  # make_parser skips what it cannot import
+    assert read_all() == buffered
