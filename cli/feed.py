@@ -33,6 +33,7 @@ PER_HOST = 2  # fetches at once to one host
 class Source(NamedTuple):
     given: str  # as the user wrote it: a path, '-', or an address
     label: str  # how messages name it
+    folder: str = ""  # the OPML folder that lists it
 
 
 class Fetched(NamedTuple):
@@ -219,12 +220,6 @@ def run_feeds(
     sources: list[Source], out: Path | None, options: Options, *, name_template: str, check: bool, as_jsonl: bool,
     quiet: bool, verbose: bool, state_key: str, read_stdin: Callable[[], bytes], jobs: int = 1,
 ) -> FeedSummary:
-    from feed2md.converters.feeds import parse_feed
-    from feed2md.converters.metadata import normalise
-    from feed2md.converters.targets import output_name, slug
-
-    from .batch import digest
-
     summary = FeedSummary()
     state = load_state(out, state_key) if out is not None else {"entries": {}, "feeds": {}}
     entries: dict[str, dict] = state["entries"]
@@ -237,7 +232,66 @@ def run_feeds(
         if not quiet:
             error(f"{where}: warning: {message}")
 
+    progress = _Progress(len(sources)) if not quiet and sys.stderr.isatty() else None
+    try:
+        _run(sources, out, options, name_template, check, as_jsonl, verbose, read_stdin, jobs, summary, state,
+             entries, taken, seen_keys, several, warn, progress)
+    finally:
+        if progress is not None:
+            progress.stop()
+    if out is not None and not check:
+        state["key"] = state_key
+        payload = json.dumps(state, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
+        try:
+            write_atomic(out / STATE_FILE, payload.encode("ascii"))
+        except OSError as exc:
+            error(f"{out / STATE_FILE}: cannot save the state: {exc.strerror or exc}")
+    return summary
+
+
+class _Progress:
+    """A progress bar on a terminal: feeds read, and the entries of the feed being converted."""
+
+    def __init__(self, feeds: int) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), MofNCompleteColumn(),
+                            TextColumn("ETA"), TimeRemainingColumn(),
+                            console=Console(stderr=True, no_color="NO_COLOR" in os.environ), transient=True,
+                            refresh_per_second=10)
+        self.bar.start()
+        self.feeds = self.bar.add_task("feeds", total=feeds) if feeds > 1 else None
+        self.entries = None
+
+    def feed_started(self, label: str, entries: int) -> None:
+        if self.entries is not None:
+            self.bar.remove_task(self.entries)
+        self.entries = self.bar.add_task(f"entries of {label[:40]}", total=entries) if entries > 20 else None
+
+    def entry_done(self) -> None:
+        if self.entries is not None:
+            self.bar.advance(self.entries)
+
+    def feed_done(self) -> None:
+        if self.feeds is not None:
+            self.bar.advance(self.feeds)
+
+    def stop(self) -> None:
+        self.bar.stop()
+
+
+def _run(sources, out, options, name_template, check, as_jsonl, verbose, read_stdin, jobs, summary, state, entries,
+         taken, seen_keys, several, warn, progress) -> None:
+    from feed2md.converters.feeds import parse_feed
+    from feed2md.converters.metadata import normalise
+    from feed2md.converters.targets import output_name, slug
+
+    from .batch import digest
+
     for fetched in fetch_all(sources, state.get("feeds", {}), read_stdin):
+        if progress is not None:
+            progress.feed_done()
         label = fetched.source.label
         summary.feeds += 1
         if fetched.not_modified:
@@ -259,6 +313,8 @@ def run_feeds(
             continue
         for warning in feed.warnings:
             warn(label, warning)
+        if progress is not None:
+            progress.feed_started(label, len(feed.articles))
         folder = (slug(feed.title) + "/") if several and feed.title else (slug(label) + "/" if several else "")
         # First the keys and names, in feed order (deterministic), then the work.
         planned: list[tuple[str, str, str]] = []  # (key, name, where)
@@ -276,7 +332,8 @@ def run_feeds(
                 name = record["name"]  # an entry keeps its file, whatever its title becomes
             else:
                 meta = normalise(dict(article.metadata), [], [])
-                wanted = output_name(name_template, folder + digest(key.encode())[:12], meta) + ".md"
+                wanted = output_name(name_template, folder + digest(key.encode())[:12], meta, feed=feed.title,
+                                     listed_in=fetched.source.folder) + ".md"
                 name, n = wanted, 1
                 while name.lower() in taken:
                     n += 1
@@ -285,6 +342,8 @@ def run_feeds(
             planned.append((key, name, where))
             jobs_list.append(Job(article, str(out / name) if out is not None else "", check, as_jsonl))
         for (key, name, where), done in zip(planned, processed(jobs_list, options, jobs)):
+            if progress is not None:
+                progress.entry_done()
             if done.status == "failed":
                 summary.failed += 1
                 error(f"{where}: {done.error}")
@@ -307,14 +366,6 @@ def run_feeds(
             entries[key] = {"name": name, "hash": done.digest}
         if fetched.source.given != "-" and (fetched.etag or fetched.last_modified):
             state.setdefault("feeds", {})[fetched.source.given] = {"etag": fetched.etag, "last_modified": fetched.last_modified}
-    if out is not None and not check:
-        state["key"] = state_key
-        payload = json.dumps(state, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
-        try:
-            write_atomic(out / STATE_FILE, payload.encode("ascii"))
-        except OSError as exc:
-            error(f"{out / STATE_FILE}: cannot save the state: {exc.strerror or exc}")
-    return summary
 
 
 def sources_of(given: list[str], opml: list[Path], read_opml: Callable[[Path], bytes]) -> list[Source]:
@@ -330,7 +381,7 @@ def sources_of(given: list[str], opml: list[Path], read_opml: Callable[[Path], b
         except ConversionError as exc:
             raise ConversionError(f"{path}: {exc}") from None
         for sub in subscriptions:
-            sources.append(Source(sub.url, sub.url))
+            sources.append(Source(sub.url, sub.url, sub.folder))
     unique: dict[str, Source] = {}
     for source in sources:
         unique.setdefault(source.given, source)

@@ -20,7 +20,7 @@ from .lazyre import lazy_compile
 TARGETS_PATH = Path(__file__).with_name("targets.toml")
 ENGINES = ("", "liquid", "nunjucks", "hugo")
 TAG_STYLES = ("", "obsidian")
-NAME_FIELDS = ("path", "stem", "title", "slug", "date")
+NAME_FIELDS = ("path", "stem", "title", "slug", "date", "feed", "folder")
 
 
 class Target(NamedTuple):
@@ -129,11 +129,14 @@ def needs_metadata(template: str) -> bool:
     return any(m.group(1) in ("title", "slug", "date") for m in _FIELD.finditer(template))
 
 
-def output_name(template: str, rel: str, meta: dict[str, Any], warnings: list[str] | None = None) -> str:
+def output_name(template: str, rel: str, meta: dict[str, Any], warnings: list[str] | None = None,
+                feed: str = "", listed_in: str = "") -> str:
     """The output path (posix, relative, without `.md`) for input `rel` under `template`.
 
     What the article says cannot climb out of the output folder: each field's value becomes
-    one safe name component, never `..`, `/` or a control character.
+    one safe name component, never `..`, `/` or a control character. For feed entries,
+    `{feed}` is the feed's title and `{folder}` the OPML folder it was listed in (one safe
+    component per level), as the RSSHub scraper's Hexo archive laid them out.
     """
     folder, _, base = rel.rpartition("/")
     stem = base.rpartition(".")[0] if "." in base.lstrip(".") else base
@@ -149,6 +152,10 @@ def output_name(template: str, rel: str, meta: dict[str, Any], warnings: list[st
             return safe_name(title or stem)
         if name == "slug":
             return slug(title or stem)
+        if name == "feed":
+            return safe_name(feed or "feed")
+        if name == "folder":
+            return "/".join(safe_name(part) for part in listed_in.split("/") if part.strip()) or "feeds"
         day = _as_date(meta.get("date") or meta.get("created"))
         if day is None:
             if warnings is not None:

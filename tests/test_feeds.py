@@ -307,3 +307,16 @@ def test_the_buffered_sax_driver_reads_every_feed_the_same(monkeypatch):
     monkeypatch.setattr(feedparser.api, "PREFERRED_XML_PARSERS", [p for p in feedparser.api.PREFERRED_XML_PARSERS if p != feeds.DRIVER])
     monkeypatch.setattr(feeds, "DRIVER", "feed2md.no_such_driver")  # make_parser skips what it cannot import
     assert read_all() == buffered
+
+
+def test_an_opml_list_in_the_scrapers_hexo_layout(server, tmp_path):
+    opml = tmp_path / "subscriptions.opml"
+    opml.write_text(f'<?xml version="1.0"?><opml version="2.0"><body><outline text="游戏"><outline text="3DM" '
+                    f'xmlUrl="{server.url}/3dm.xml"/></outline><outline text="top" xmlUrl="{server.url}/missing.xml"/>'
+                    f"</body></opml>", "utf-8")
+    out = tmp_path / "_posts"
+    proc = run("feed", "--opml", opml, "-o", out, "--name", "{folder}/{feed}/{title}")
+    assert proc.returncode == 1  # the missing feed fails, named; the other is written
+    assert f"feed2md: {server.url}/missing.xml: HTTP 404 Not Found" in proc.stderr.decode()
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.md"))
+    assert len(written) == 20 and all(n.startswith("游戏/3DM - 新闻中心/") for n in written)
