@@ -89,6 +89,7 @@ class Outcome:
         self.entry: list | None = None  # state entry for a successful file (see make_entry)
         self.wrappers: dict[str, dict] = {}  # likely redirect wrappers no rule unwraps (library report)
         self.diff = ""  # --check --diff: what writing the output would change
+        self.images: tuple[int, int, int, int] = (0, 0, 0, 0)  # fetched, reused, failed, bytes
 
 
 class Walk(NamedTuple):
@@ -395,16 +396,26 @@ _options: Options | None = None
 _check = False
 _verify = False
 _diff = False
+_images: "ImageOptions | None" = None
+_downloader = None  # one per process, made on first use
 
 
-def configure(options: Options, check: bool, verify: bool, diff: bool = False) -> None:
+class ImageOptions(NamedTuple):
+    """--images download: where the pictures go (the output folder) and what may be fetched."""
+
+    out: str
+    allow_private: bool = False
+
+
+def configure(options: Options, check: bool, verify: bool, diff: bool = False, images: ImageOptions | None = None) -> None:
     """Set what `process` does, in this process (one job) or in each worker."""
-    global _options, _check, _verify, _diff
-    _options, _check, _verify, _diff = options, check, verify, diff
+    global _options, _check, _verify, _diff, _images, _downloader
+    _options, _check, _verify, _diff, _images = options, check, verify, diff, images
+    _downloader = None
 
 
-def init_worker(options: Options, check: bool, verify: bool, diff: bool = False) -> None:
-    configure(options, check, verify, diff)
+def init_worker(options: Options, check: bool, verify: bool, diff: bool = False, images: ImageOptions | None = None) -> None:
+    configure(options, check, verify, diff, images)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool ends workers with it: quietly
     ignore_file_size_signal()
@@ -474,7 +485,17 @@ def _process(task: Task, outcome: Outcome) -> None:
 
         losses = verify(result.source, result.text, _options.rules if _options else None, _options.target if _options else "gfm")
         outcome.warnings += [f"verify: {loss}" for loss in losses]
-    new = result.text.encode("utf-8")
+    text = result.text
+    if _images is not None and not _check:
+        global _downloader
+        from .images import Downloader, localise_text
+
+        if _downloader is None:
+            _downloader = Downloader(Path(_images.out), _images.allow_private)
+        text, _, stats, failures = localise_text(text, Path(task.output), _options.target if _options else "gfm", _downloader)
+        outcome.warnings += failures
+        outcome.images = (stats.fetched, stats.reused, stats.failed, stats.bytes)
+    new = text.encode("utf-8")
     old = current_bytes(task.output)
     if old == new:
         outcome.status = "unchanged"
@@ -504,12 +525,13 @@ def unified_diff(old: bytes | None, new: bytes, out_rel: str) -> str:
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
-def run_tasks(tasks: list[Task], jobs: int, options: Options, check: bool, verify: bool, diff: bool = False) -> Iterator[Outcome]:
+def run_tasks(tasks: list[Task], jobs: int, options: Options, check: bool, verify: bool, diff: bool = False,
+              images: ImageOptions | None = None) -> Iterator[Outcome]:
     """Process tasks, in this process for one job, else in a pool of long-lived workers
     (never more workers than tasks)."""
     jobs = min(jobs, len(tasks))
     if jobs <= 1:
-        configure(options, check, verify, diff)
+        configure(options, check, verify, diff, images)
         for task in tasks:
             yield process(task)
         return
@@ -522,7 +544,7 @@ def run_tasks(tasks: list[Task], jobs: int, options: Options, check: bool, verif
     context = multiprocessing.get_context("fork") if hasattr(os, "fork") else multiprocessing.get_context()
     # Small chunks: the progress bar moves by at most 16 files, at little cost in messages.
     chunk = max(1, min(16, len(tasks) // (jobs * 8) or 1))
-    with context.Pool(jobs, initializer=init_worker, initargs=(options, check, verify, diff)) as pool:
+    with context.Pool(jobs, initializer=init_worker, initargs=(options, check, verify, diff, images)) as pool:
         yield from pool.imap_unordered(process, tasks, chunksize=chunk)
 
 
@@ -540,6 +562,7 @@ class Summary:
         self.elapsed = 0.0
         self.notices: list[str] = []  # about the run as a whole (a discarded state, …)
         self.wrappers: dict[str, list] = {}  # host -> [param, links, files]
+        self.images = [0, 0, 0, 0]  # fetched, reused, failed, bytes (--images download)
 
     @property
     def total(self) -> int:
@@ -561,6 +584,7 @@ class Summary:
         else:
             self.failed += 1
         self.warnings += len(outcome.warnings)
+        self.images = [a + b for a, b in zip(self.images, outcome.images)]
         for host, seen in outcome.wrappers.items():
             entry = self.wrappers.setdefault(host, [seen["param"], 0, 0])
             entry[1] += seen["links"]
@@ -582,6 +606,7 @@ def run_batch(
     prune: bool = False,
     verify: bool = False,
     force: bool = False,
+    images: ImageOptions | None = None,
     on_outcome: Callable[[Outcome], None] = lambda o: None,
     on_start: Callable[[int], None] = lambda n: None,
 ) -> Summary:
@@ -595,7 +620,7 @@ def run_batch(
         lock = lock_output(out)
     try:
         run = _Run(src, out, globs, excludes, name_template, jobs, options, state_key, check, diff, prune, verify, force,
-                   on_outcome, on_start)
+                   on_outcome, on_start, images)
         run.execute(summary)
         summary.elapsed = time.perf_counter() - started
         return summary
@@ -620,6 +645,7 @@ class _Run(NamedTuple):
     force: bool
     on_outcome: Callable[[Outcome], None]
     on_start: Callable[[int], None]
+    images: ImageOptions | None = None
 
     def execute(self, summary: Summary) -> None:
         out, check = self.out, self.check
@@ -663,7 +689,7 @@ class _Run(NamedTuple):
             _touch_marker(running)
         completed = False
         try:
-            for outcome in run_tasks(todo, self.jobs, self.options, check, self.verify, self.diff):
+            for outcome in run_tasks(todo, self.jobs, self.options, check, self.verify, self.diff, self.images):
                 summary.add(outcome)
                 if outcome.entry is not None:
                     new_state[outcome.output] = outcome.entry

@@ -67,6 +67,8 @@ class BatchReporter:
                 if warning.startswith("verify: "):
                     self.verify_losses += 1
                     error(f"{path}: {warning}")
+                elif warning.startswith("image kept remote: "):
+                    error(f"{path}: {warning}")
                 elif self.verbose:
                     error(f"{path}: warning: {warning}")
         if outcome.diff:
@@ -114,3 +116,6 @@ class BatchReporter:
         parts += [f"{s.failed} failed", f"{s.warnings} warning{'s' if s.warnings != 1 else ''}", f"{s.elapsed:.2f}s",
                   f"{rate:.0f} files/s"]
         sys.stderr.write("feed2md: " + ", ".join(parts) + "\n")
+        if any(s.images):
+            fetched, reused, failed, size = s.images
+            sys.stderr.write(f"feed2md: images: {fetched} fetched, {reused} reused, {failed} failed, {size / 2**20:.1f} MiB\n")

@@ -56,6 +56,7 @@ class FeedSummary:
         self.unchanged = 0
         self.failed = 0
         self.warnings = 0
+        self.images = [0, 0, 0, 0]  # fetched, reused, failed, bytes (--images download)
 
     def line(self) -> str:
         parts = [f"{self.feeds} feed{'s' if self.feeds != 1 else ''}"]
@@ -66,7 +67,11 @@ class FeedSummary:
         if self.feeds_failed:
             parts.append(f"{self.feeds_failed} feed{'s' if self.feeds_failed != 1 else ''} failed")
         parts.append(f"{self.warnings} warning{'s' if self.warnings != 1 else ''}")
-        return "feed2md: " + ", ".join(parts)
+        line = "feed2md: " + ", ".join(parts)
+        if any(self.images):
+            fetched, reused, failed, size = self.images
+            line += f"\nfeed2md: images: {fetched} fetched, {reused} reused, {failed} failed, {size / 2**20:.1f} MiB"
+        return line
 
 
 def entry_key(article) -> str:
@@ -155,6 +160,7 @@ class Job(NamedTuple):
     path: str  # where its file goes ("" when nothing is written: --format jsonl without -o)
     check: bool
     payload: bool  # send back the metadata and body (for --format jsonl)
+    images: tuple[str, bool] | None = None  # --images download: (output folder, allow private addresses)
 
 
 class Done(NamedTuple):
@@ -163,6 +169,10 @@ class Done(NamedTuple):
     warnings: list
     digest: str
     payload: dict | None
+    images: tuple[int, int, int, int] = (0, 0, 0, 0)  # fetched, reused, failed, bytes
+
+
+_downloader = None  # one per process (--images download)
 
 
 def _init_worker(options: Options) -> None:
@@ -187,18 +197,28 @@ def _process(job: Job) -> Done:
         result = convert_article(job.article, _options)
     except ConversionError as exc:
         return Done("failed", str(exc), [], "", None)
-    data = result.text.encode("utf-8")
+    text, warnings, counts = result.text, list(result.report.warnings), (0, 0, 0, 0)
+    if job.images is not None and job.path and not job.check:
+        global _downloader
+        from .images import Downloader, localise_text
+
+        if _downloader is None:
+            _downloader = Downloader(Path(job.images[0]), job.images[1])
+        text, _, stats, failures = localise_text(text, Path(job.path), _options.target if _options else "gfm", _downloader)
+        warnings += failures
+        counts = (stats.fetched, stats.reused, stats.failed, stats.bytes)
+    data = text.encode("utf-8")
     payload = {"metadata": result.metadata, "body": result.body} if job.payload else None
     if not job.path:
-        return Done("new", "", result.report.warnings, digest(data), payload)
+        return Done("new", "", warnings, digest(data), payload)
     old = current_bytes(job.path)
     status = "unchanged" if old == data else "new" if old is None else "changed"
     if status != "unchanged" and not job.check:
         try:
             write_atomic(job.path, data)
         except OSError as exc:
-            return Done("failed", f"cannot write: {exc.strerror or exc}", result.report.warnings, "", payload)
-    return Done(status, "", result.report.warnings, digest(data), payload)
+            return Done("failed", f"cannot write: {exc.strerror or exc}", warnings, "", payload)
+    return Done(status, "", warnings, digest(data), payload, counts)
 
 
 def processed(jobs_list: list[Job], options: Options, jobs: int):
@@ -219,6 +239,7 @@ def processed(jobs_list: list[Job], options: Options, jobs: int):
 def run_feeds(
     sources: list[Source], out: Path | None, options: Options, *, name_template: str, check: bool, as_jsonl: bool,
     quiet: bool, verbose: bool, state_key: str, read_stdin: Callable[[], bytes], jobs: int = 1,
+    images: tuple[str, bool] | None = None,
 ) -> FeedSummary:
     summary = FeedSummary()
     state = load_state(out, state_key) if out is not None else {"entries": {}, "feeds": {}}
@@ -235,7 +256,7 @@ def run_feeds(
     progress = _Progress(len(sources)) if not quiet and sys.stderr.isatty() else None
     try:
         _run(sources, out, options, name_template, check, as_jsonl, verbose, read_stdin, jobs, summary, state,
-             entries, taken, seen_keys, several, warn, progress)
+             entries, taken, seen_keys, several, warn, progress, images)
     finally:
         if progress is not None:
             progress.stop()
@@ -282,7 +303,7 @@ class _Progress:
 
 
 def _run(sources, out, options, name_template, check, as_jsonl, verbose, read_stdin, jobs, summary, state, entries,
-         taken, seen_keys, several, warn, progress) -> None:
+         taken, seen_keys, several, warn, progress, images) -> None:
     from feed2md.converters.feeds import parse_feed
     from feed2md.converters.metadata import normalise
     from feed2md.converters.targets import output_name, slug
@@ -340,7 +361,7 @@ def _run(sources, out, options, name_template, check, as_jsonl, verbose, read_st
                     name = f"{wanted[:-3]}-{n}.md"
                 taken.add(name.lower())
             planned.append((key, name, where))
-            jobs_list.append(Job(article, str(out / name) if out is not None else "", check, as_jsonl))
+            jobs_list.append(Job(article, str(out / name) if out is not None else "", check, as_jsonl, images))
         for (key, name, where), done in zip(planned, processed(jobs_list, options, jobs)):
             if progress is not None:
                 progress.entry_done()
@@ -348,8 +369,11 @@ def _run(sources, out, options, name_template, check, as_jsonl, verbose, read_st
                 summary.failed += 1
                 error(f"{where}: {done.error}")
                 continue
+            summary.images = [a + b for a, b in zip(summary.images, done.images)]
             for warning in done.warnings:
-                if verbose:
+                if warning.startswith("image kept remote: "):
+                    warn(where, warning)
+                elif verbose:
                     warn(where, warning)
                 else:
                     summary.warnings += 1

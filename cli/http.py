@@ -6,9 +6,10 @@ line per kind of failure (DNS, TLS, connection, timeout, HTTP status, too large)
 
 from __future__ import annotations
 
+import os
 from typing import NamedTuple
 
-TIMEOUT = 20.0  # seconds, for connecting and for each read
+TIMEOUT = float(os.environ.get("FEED2MD_HTTP_TIMEOUT") or 20)  # seconds, to connect and per read
 MAX_REDIRECTS = 5
 MAX_BYTES = 64 * 1024 * 1024
 

@@ -156,6 +156,15 @@ def _options(
 
 TARGET_HELP = "The publisher the Markdown is for: gfm (default), hexo, hugo, jekyll, obsidian, or one a --rules file defines (see README, Publishing targets)."
 NAME_HELP = "Output file names, without .md: {path}{stem} by default, {path}{date:%Y-%m-%d}-{slug} for jekyll, {path}{title} for obsidian; fields {path} {stem} {title} {slug} {date:FORMAT}."
+IMAGES_HELP = "remote: leave pictures where they are (default); download: fetch each picture of the article (and its cover) and store it beside the Markdown, as the target lays it out (see README, Images)."
+PRIVATE_HELP = "With --images download: also fetch from loopback, private and link-local addresses (tests, intranets)."
+
+
+class ImagesMode(str, Enum):
+    remote = "remote"
+    download = "download"
+
+
 COMPANIES_HELP = "36kr company links: 'text' keeps only the name (default), 'list' also lists them under `companies` in the front matter, 'link' keeps clean links."
 RULES_HELP = "A TOML file of extra or overriding site rules (see `feed2md rules`)."
 PROXIES_HELP = "Keep image and link addresses that wrap another address (CORS and image proxies) as written."
@@ -193,6 +202,8 @@ def convert_cmd(
     keep_proxies: bool = typer.Option(False, "--keep-proxies", help=PROXIES_HELP),
     max_size: float = typer.Option(None, "--max-size", min=0, metavar="MIB", help=MAX_SIZE_HELP, show_default=False),
     verify_output: bool = typer.Option(False, "--verify", help="Check that the Markdown still says everything the article said; losses are warnings and make the exit code 1."),
+    images: ImagesMode = typer.Option(ImagesMode.remote, "--images", help=IMAGES_HELP),
+    allow_private: bool = typer.Option(False, "--allow-private-addresses", help=PRIVATE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
     config: str | None = _CONFIG["config"],
@@ -216,6 +227,9 @@ def convert_cmd(
     elif len(files) > 1 and fmt is OutputFormat.md:
         raise _usage("several inputs cannot share stdout as Markdown: give -o DIR, or --format json (one object per line)")
     options = _options(companies, rules_file, keep_proxies, max_size, verifying=verify_output, target=target)
+    if images is ImagesMode.download and (to_stdout or fmt is OutputFormat.json):
+        raise _usage("--images download stores pictures beside the Markdown: give -o FILE or -o DIR/ (and --format md)")
+    downloader = None
     from feed2md.converters import convert_bytes
 
     failed = False
@@ -265,6 +279,16 @@ def convert_cmd(
             error(f"{shown}: not written: {destination} already holds another input's output")
             failed = True
             continue
+        if images is ImagesMode.download:
+            from .images import Downloader, localise_text
+
+            if downloader is None:
+                downloader = Downloader(destination.parent, allow_private)
+            payload, destination, stats, failures = localise_text(payload, destination, options.target, downloader)
+            for failure in failures:
+                error(f"{shown}: {failure}")
+            if not quiet and (stats.fetched or stats.reused or stats.failed):
+                error(f"{shown}: {stats.line()}")
         written.add(destination.resolve())
         data = payload.encode("utf-8")
         try:
@@ -350,11 +374,13 @@ def batch(
     keep_proxies: bool = typer.Option(False, "--keep-proxies", help=PROXIES_HELP),
     max_size: float = typer.Option(None, "--max-size", min=0, metavar="MIB", help=MAX_SIZE_HELP, show_default=False),
     verify_output: bool = typer.Option(False, "--verify", help="Verify every conversion; a loss is a warning and makes the exit code 1."),
+    images: ImagesMode = typer.Option(ImagesMode.remote, "--images", help=IMAGES_HELP),
+    allow_private: bool = typer.Option(False, "--allow-private-addresses", help=PRIVATE_HELP),
     config: str | None = _CONFIG["config"],
     no_config: bool = _CONFIG["no_config"],
 ) -> None:
     """Convert every article under SRC_DIR into OUT_DIR, in parallel, skipping files already up to date."""
-    from .batch import DEFAULT_GLOBS, Busy, digest, run_batch
+    from .batch import DEFAULT_GLOBS, Busy, ImageOptions, digest, run_batch
     from .batch_report import BatchReporter
 
     if diff and not check:
@@ -369,7 +395,9 @@ def batch(
     if out.exists() and not out.is_dir():
         raise _usage(f"{out}: exists and is not a folder")
     template = _name_template(name, options)
-    key = digest(f"{_version()}|{options.fingerprint()}|verify={verify_output}|name={template}".encode())
+    if images is ImagesMode.download and options.target == "hugo":  # page bundles: NAME/index.md
+        template = (template or "{path}{stem}") + "/index"
+    key = digest(f"{_version()}|{options.fingerprint()}|verify={verify_output}|name={template}|images={images.value}".encode())
     try:
         reporter = BatchReporter(report_path=report, quiet=quiet, check=check, verbose=verbose)
     except OSError as exc:
@@ -380,6 +408,7 @@ def batch(
             src, out, globs=tuple(globs or DEFAULT_GLOBS), excludes=tuple(excludes or ()), name_template=template,
             jobs=jobs or os.cpu_count() or 1,
             options=options, state_key=key, check=check, diff=diff, prune=prune, verify=verify_output, force=force,
+            images=ImageOptions(str(out), allow_private) if images is ImagesMode.download else None,
             on_outcome=reporter.outcome, on_start=reporter.start,
         )
     except Busy:
@@ -409,6 +438,8 @@ def feed(
     name: str | None = typer.Option(None, "--name", metavar="TEMPLATE", help="Entry file names, without .md (default {path}{date:%Y-%m-%d}-{slug}; {path} is the feed's folder when there are several feeds)."),
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 naming each entry that is new or changed."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, show_default=False, help="Worker processes for long feeds (default: the number of CPUs)."),
+    images: ImagesMode = typer.Option(ImagesMode.remote, "--images", help=IMAGES_HELP),
+    allow_private: bool = typer.Option(False, "--allow-private-addresses", help=PRIVATE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also name each file written, each entry's warnings, and feeds not modified."),
     companies: CompanyLinks = typer.Option(CompanyLinks.TEXT, "--companies", help=COMPANIES_HELP),
@@ -434,6 +465,10 @@ def feed(
         raise _usage(f"{output}: exists and is not a folder")
     options = _options(companies, rules_file, keep_proxies, max_size, verifying=False, target=target)
     template = name if name is not None else DEFAULT_NAME
+    if images is ImagesMode.download and output is None:
+        raise _usage("--images download stores pictures beside the entry files: give -o DIR")
+    if images is ImagesMode.download and options.target == "hugo":
+        template += "/index"  # page bundles: NAME/index.md with its pictures
     from feed2md.converters.targets import check_name_template
 
     try:
@@ -455,7 +490,8 @@ def feed(
     try:
         summary = run_feeds(chosen, output, options, name_template=template, check=check,
                             as_jsonl=fmt is FeedFormat.jsonl, quiet=quiet, verbose=verbose, state_key=key,
-                            read_stdin=stdin_reader, jobs=jobs or os.cpu_count() or 1)
+                            read_stdin=stdin_reader, jobs=jobs or os.cpu_count() or 1,
+                            images=(str(output), allow_private) if images is ImagesMode.download and output is not None else None)
     finally:
         if lock is not None:
             os.close(lock)
