@@ -230,8 +230,11 @@ class Downloader:
                     if attempt == RETRIES:
                         raise ImageError(f"timed out (no answer within {TIMEOUT:.0f} s)") from None
                 except httpx.ConnectError as exc:
-                    if attempt == RETRIES:
-                        raise ImageError(f"cannot connect: {' '.join(str(exc).split())[:200]}") from None
+                    from .http import _connect_error
+
+                    why = _connect_error(exc)
+                    if attempt == RETRIES or why.startswith("DNS"):  # a name that does not resolve stays so
+                        raise ImageError(why) from None
                 except httpx.HTTPError as exc:
                     raise ImageError(f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}") from None
             time.sleep(delay)

@@ -113,9 +113,14 @@ def local_corpus(tmp_path: Path, base: str) -> Path:
     def tag(match: re.Match) -> str:  # every address of the <img> (src, lazy attributes, srcset)
         return re.sub(r'="((?:https?:)?//[^"\s]+)[^"]*"', address, match.group(0))
 
+    def cover(match: re.Match) -> str:
+        number = numbers.setdefault(match.group(2), len(numbers))
+        return f"{match.group(1)}{base}/img/{number}.png"
+
     for path in src.rglob("*.txt"):
         text = path.read_text("utf-8")
         text = re.sub(r"<img\b[^>]*>", tag, text)
+        text = re.sub(r"(?m)^((?:headimg|thumbnail|cover):\s*['\"]?)(https?://[^\s'\"]+)", cover, text)
         path.write_text(text, "utf-8")
     assert len(numbers) > 50
     return src
