@@ -1,15 +1,14 @@
-"""`feed2md batch`: walk a tree, convert in worker processes, skip what is up to date.
+"""`feed2md batch`: convert a tree in worker processes, skipping what is up to date.
 
-The library does the converting; this module owns the file system side: which files to
-take, where outputs go, the incremental state, parallel workers, and the per-file report.
+The library does the converting; this module runs it: each file's conversion (and, with
+--images download, its pictures), the worker pool, stale outputs and --prune, and the run's
+summary. Which files are taken and how outputs are named is walk.py; the lock and the state
+in OUT_DIR are outdir.py.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import json
 import os
-import re
 import signal
 import stat
 import sys
@@ -20,61 +19,14 @@ from typing import NamedTuple
 
 from feed2md.converters import Options
 
-from .io import TEMP_PREFIX, TEMP_SUFFIX, current_bytes, write_atomic
+from .io import current_bytes, stat_pair, write_atomic
+from .outdir import (LOCK_FILE, RUNNING_MARK, STATE_FILE, Busy, State, digest, fresh_entry, load_state, lock_output,
+                     make_entry, remove_stale_temporaries, save_state, _touch_marker)
+from .walk import DEFAULT_GLOBS, NotRegularFile, Task, Walk, glob_pattern, name_outputs, read_regular_file, walk
 
-STATE_FILE = ".feed2md-state.json"
-RUNNING_MARK = ".feed2md-running"  # present while a run writes; left behind only by a killed run
-LOCK_FILE = ".feed2md-lock"  # held (flock) by the run that writes OUT_DIR
-
-
-class Busy(Exception):
-    """Another feed2md run holds OUT_DIR."""
-
-
-def lock_output(out: Path) -> int:
-    """Take OUT_DIR for this run: an exclusive, non-blocking lock on its lock file, released
-    when the process ends however it ends. Raises Busy when another run holds it: a second
-    run refuses rather than waits (its work would race the first one's, file by file)."""
-    import fcntl
-
-    path = os.path.join(out, LOCK_FILE)
-    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags, 0o666)
-    except OSError as exc:
-        if os.path.islink(path):  # never follow a planted symlink: replace it
-            os.unlink(path)
-            fd = os.open(path, flags, 0o666)
-        else:
-            raise
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise Busy(str(out)) from None
-    return fd
-
-
-def _touch_marker(path: Path) -> None:
-    """Create the running marker without following a symlink planted in its place."""
-    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        os.close(os.open(path, flags, 0o666))
-    except OSError:
-        if not os.path.islink(path):
-            raise
-        os.unlink(path)
-        os.close(os.open(path, flags, 0o666))
-DEFAULT_GLOBS = ("*.md", "*.txt", "*.html")
-
-
-
-class Task(NamedTuple):
-    source: str  # absolute path of the input
-    rel: str  # input path relative to SRC_DIR (posix)
-    output: str  # absolute path of the output
-    out_rel: str  # output path relative to OUT_DIR (posix)
-
+__all__ = ["DEFAULT_GLOBS", "LOCK_FILE", "RUNNING_MARK", "STATE_FILE", "Busy", "State", "Task", "Walk", "digest",
+           "fresh_entry", "glob_pattern", "load_state", "lock_output", "make_entry", "name_outputs", "run_batch",
+           "save_state", "walk"]
 
 class Outcome:
     """What became of one input; filled in by `process`, possibly in a worker process."""
@@ -92,279 +44,8 @@ class Outcome:
         self.images: tuple[int, int, int, int] = (0, 0, 0, 0)  # fetched, reused, failed, bytes
 
 
-class Walk(NamedTuple):
-    tasks: list[Task]
-    skipped: list[tuple[str, str]]  # (path, why)
-    renamed: list[tuple[str, str, str]] = []  # (path, its output, the input that took the plain name)
-
-
-def glob_pattern(patterns: tuple[str, ...]) -> re.Pattern | None:
-    """One regex for shell-style patterns, as .gitignore and black read them: a pattern without
-    `/` matches a name at any depth (`*.txt`); one with `/` matches the path from SRC_DIR
-    (`mixed/*.txt`), where `*` stays within a folder and `**/` spans any number of them."""
-    if not patterns:
-        return None
-    parts = []
-    for pattern in patterns:
-        pattern = pattern.strip()
-        if pattern.startswith("./"):
-            pattern = pattern[2:]
-        anchored = "/" in pattern.rstrip("/")
-        pattern = pattern.strip("/")
-        regex, i = "", 0
-        while i < len(pattern):
-            if pattern.startswith("**/", i):
-                regex, i = regex + "(?:[^/]*/)*", i + 3
-            elif pattern.startswith("**", i):
-                regex, i = regex + ".*", i + 2
-            elif pattern[i] == "*":
-                regex, i = regex + "[^/]*", i + 1
-            elif pattern[i] == "?":
-                regex, i = regex + "[^/]", i + 1
-            elif pattern[i] == "[" and "]" in pattern[i + 2 :]:
-                end = pattern.index("]", i + 2)
-                body = pattern[i + 1 : end]
-                body = body.replace("\\", "\\\\")  # a backslash is literal in a shell class
-                regex, i = regex + "[" + ("^" + body[1:] if body[:1] == "!" else body) + "]", end + 1
-            else:
-                regex, i = regex + re.escape(pattern[i]), i + 1
-        parts.append(regex if anchored else "(?:[^/]*/)*" + regex)
-    return re.compile("(?:" + "|".join(parts) + ")\\Z")
-
-
-def walk(src: Path, out: Path, globs: tuple[str, ...], excludes: tuple[str, ...] = ()) -> Walk:
-    """Every input under `src` matching `globs` (see glob_pattern) and no `excludes` (an
-    excluded folder is not entered), with its output path under `out`.
-
-    Symlinks that lead out of `src` are skipped (not read); directory symlinks are not
-    followed (no loops); `out` is never walked even when it lies inside `src`; hidden
-    files and folders are left alone. Plain strings and scandir: a tree of 100,000 files
-    is walked in well under a second. Outputs are named deterministically: `a.txt` -> `a.md`;
-    when two inputs of a folder would share a name (`a.txt`, `a.html`), the first in name
-    order keeps it and the other keeps its whole name (`a.html.md`), which Walk.renamed lists.
-    """
-    src_real = os.path.realpath(src)
-    out_real = os.path.realpath(out)
-    wanted = glob_pattern(globs)
-    unwanted = glob_pattern(excludes)
-    tasks: list[Task] = []
-    skipped: list[tuple[str, str]] = []
-    renamed: list[tuple[str, str, str]] = []
-    stack = [(src_real, "")]
-    while stack:
-        folder, prefix = stack.pop()
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=True)
-        except OSError as exc:
-            skipped.append((prefix.rstrip("/") or ".", f"cannot list folder: {exc.strerror}"))
-            continue
-        files = []
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            rel = prefix + entry.name
-            if unwanted is not None and unwanted.match(rel):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                if entry.path != out_real:
-                    stack.append((entry.path, rel + "/"))
-            elif not wanted.match(rel):
-                continue
-            elif entry.is_symlink():
-                target = os.path.realpath(entry.path)
-                if os.path.isdir(target):
-                    skipped.append((rel, "directory symlink not followed"))
-                elif not target.startswith(src_real + os.sep):
-                    skipped.append((rel, "symlink leads outside the source folder; skipped"))
-                elif not os.path.isfile(target):
-                    skipped.append((rel, "symlink to something that is not a regular file (FIFO, socket, device, or nothing); skipped"))
-                else:
-                    files.append((entry, rel))
-            elif entry.is_file(follow_symlinks=False):
-                files.append((entry, rel))
-            else:
-                skipped.append((rel, "not a regular file (FIFO, socket or device); skipped"))
-        claimed: dict[str, str] = {}
-        for entry, rel in reversed(files):
-            stem, dot, _ = rel.rpartition(".")
-            out_rel = (stem if dot and "/" not in rel[len(stem):] else rel) + ".md"
-            if out_rel in claimed:  # a.txt and a.md in one folder: keep both, by full name
-                renamed.append((rel, rel + ".md", claimed[out_rel]))
-                out_rel = rel + ".md"
-            claimed[out_rel] = rel
-            tasks.append(Task(entry.path, rel, os.path.join(out_real, out_rel), out_rel))
-    return Walk(tasks, skipped, renamed)
-
-
-def name_outputs(found: Walk, template: str, out: Path, previous: dict) -> Walk:
-    """The walk's tasks with outputs named by a template (targets.output_name): the jekyll
-    `{path}{date:%Y-%m-%d}-{slug}`, a user's --name. A template that reads the article (title,
-    date) reads the front matter of new and changed inputs only: an input unchanged since the
-    last run keeps the name the state recorded. Two inputs given one name are told apart
-    deterministically, in path order (`name-2`, `name-3`), and Walk.renamed lists them."""
-    from feed2md.converters.targets import needs_metadata, output_name
-
-    out_real = os.path.realpath(out)
-    recorded = {entry[0]: (out_rel, entry) for out_rel, entry in previous.items()}
-    reads = needs_metadata(template)
-    named: list[tuple[Task, str]] = []
-    for task in found.tasks:
-        name = None
-        if reads:
-            earlier = recorded.get(task.rel)
-            if earlier is not None and earlier[1][1:3] == _stat_pair(task.source):
-                name = earlier[0]
-            else:
-                name = output_name(template, task.rel, _front_matter(task.source)) + ".md"
-        else:
-            name = output_name(template, task.rel, {}) + ".md"
-        named.append((task, name))
-    claimed: dict[str, str] = {}
-    tasks, renamed = [], list(found.renamed)
-    for task, name in sorted(named, key=lambda pair: pair[0].rel):
-        wanted = name
-        number = 1
-        while name.lower() in claimed:  # case-insensitive file systems (macOS, Windows) too
-            number += 1
-            name = f"{wanted[:-3]}-{number}.md"
-        if name != wanted:
-            renamed.append((task.rel, name, claimed[wanted.lower()]))
-        claimed[name.lower()] = task.rel
-        tasks.append(task._replace(output=os.path.join(out_real, name), out_rel=name))
-    return Walk(tasks, found.skipped, renamed)
-
-
-def _front_matter(path: str) -> dict:
-    """An input's normalised front matter ({} when it cannot be read: the conversion will say why)."""
-    from feed2md.converters import decode
-    from feed2md.converters.article import split_article
-    from feed2md.converters.metadata import normalise, parse_front_matter
-
-    try:
-        raw = split_article(decode(read_regular_file(path))[0])
-        return normalise(parse_front_matter(raw.front_matter, [], raw.syntax), [], [])
-    except Exception:  # noqa: BLE001 - unreadable here is reported by the conversion itself
-        return {}
-
-
-def remove_stale_temporaries(out: Path) -> None:
-    """Temporary files left by a run that was killed mid-write."""
-    if not out.is_dir():
-        return
-    for dirpath, _, filenames in os.walk(out):
-        for name in filenames:
-            if name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX):
-                try:
-                    os.unlink(os.path.join(dirpath, name))
-                except OSError:
-                    pass
-
-
 # -- incremental state -----------------------------------------------------------------------
-class State(NamedTuple):
-    """The record of the last run: output path -> entry (see make_entry)."""
-
-    files: dict
-    same_options: bool  # made with this run's options: its entries say what is up to date
-
-
-def load_state(out: Path, key: str, notices: list[str] | None = None) -> State:
-    """The record of the last run; empty when there is none or it is corrupted in any way
-    (then a notice says it was discarded). A record made with other options still says
-    which outputs feed2md wrote (for stale outputs and --prune), but not what is up to date."""
-    path = out / STATE_FILE
-    try:
-        if not path.is_file() or path.is_symlink():
-            if path.exists() or path.is_symlink():
-                raise ValueError("not a regular file")
-            return State({}, False)
-        data = json.loads(path.read_text("utf-8"))
-        if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
-            raise ValueError("not a feed2md state")
-    except FileNotFoundError:
-        return State({}, False)
-    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
-        if notices is not None:
-            notices.append(f"{STATE_FILE}: unreadable ({type(exc).__name__}); discarded, every input is converted again")
-        return State({}, False)
-    files = {k: v for k, v in data["files"].items() if isinstance(k, str) and _is_entry(v)}
-    return State(files, data.get("key") == key)
-
-
-def _is_entry(entry: object) -> bool:
-    return isinstance(entry, list) and len(entry) == 6 and isinstance(entry[0], str)
-
-
-def save_state(out: Path, key: str, files: dict) -> None:
-    # ASCII JSON: file names that are not UTF-8 (kept as surrogates) survive the round trip.
-    payload = json.dumps({"key": key, "files": files}, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
-    write_atomic(out / STATE_FILE, payload.encode("ascii"))
-
-
-# A state entry, per output: [input path, input size, input mtime_ns, output size,
-# output mtime_ns, hash of the input bytes]. Lists keep the file small and quick to read.
-def _stat_pair(path: str) -> list[int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns]
-
-
-def digest(data: bytes) -> str:
-    """A short content hash (BLAKE2b)."""
-    try:  # the built-in module: `hashlib` would also load OpenSSL (~2 ms of start-up)
-        from _blake2 import blake2b
-    except ImportError:  # pragma: no cover - other Python implementations
-        from hashlib import blake2b
-    return blake2b(data, digest_size=16).hexdigest()
-
-
-def make_entry(task: Task, input_digest: str) -> list | None:
-    stat_in, stat_out = _stat_pair(task.source), _stat_pair(task.output)
-    if stat_in is None or stat_out is None:
-        return None
-    return [task.rel, *stat_in, *stat_out, input_digest]
-
-
-def fresh_entry(task: Task, entry: list | None) -> list | None:
-    """The state entry to keep when the recorded conversion of this input still holds, else None.
-
-    Sizes and mtimes decide at once; an input whose mtime moved (a fresh checkout, `touch`)
-    but whose bytes hash the same is still fresh, and its entry is updated.
-    """
-    if not isinstance(entry, list) or len(entry) != 6 or entry[0] != task.rel:
-        return None
-    if entry[3:5] != _stat_pair(task.output):
-        return None
-    stat_in = _stat_pair(task.source)
-    if entry[1:3] == stat_in:
-        return entry
-    try:
-        with open(task.source, "rb") as handle:
-            same = digest(handle.read()) == entry[5]
-    except OSError:
-        return None
-    return [task.rel, *stat_in, *entry[3:]] if same and stat_in else None
-
-
 # -- one file --------------------------------------------------------------------------------
-class NotRegularFile(Exception):
-    """A path that is a FIFO, a socket or a device: never read, never written."""
-
-
-def read_regular_file(path: str) -> bytes:
-    """A regular file's bytes. Opened without blocking, so that a FIFO cannot hang the run."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise NotRegularFile(path)
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read()
-    finally:
-        os.close(fd)
-
-
 _safe_folders: dict[str, str] = {}  # output folders already checked, in this process
 
 
@@ -718,7 +399,7 @@ class _Run(NamedTuple):
             return False
         if os.path.lexists(os.path.join(self.src, entry[0])):
             return True
-        as_written = _stat_pair(output) == entry[3:5] and not os.path.islink(output)
+        as_written = stat_pair(output) == entry[3:5] and not os.path.islink(output)
         outcome = Outcome(path=entry[0], output=out_rel, status="stale")
         if self.prune and as_written:
             if self.check:

@@ -93,3 +93,12 @@ def printable(name: str) -> str:
 
 def display(path: Path | str) -> str:
     return "<stdin>" if str(path) == "-" else str(path)
+
+
+def stat_pair(path: str) -> list[int] | None:
+    """A file's [size, mtime_ns], or None when it cannot be stat'ed (the state compares these)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]

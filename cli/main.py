@@ -17,7 +17,7 @@ import typer
 # Only the light names here: the HTML machinery loads when a command converts (start-up time).
 from feed2md.converters import CompanyLinks, ConversionError, Options, default_rules, parse_rules
 
-from .io import current_bytes, display, error, write_atomic, write_stdout
+from .io import current_bytes, error, write_atomic, write_stdout
 
 EPILOG_EXIT = "Exit codes: 0 ok, 1 some input failed / --check found changes, 2 usage error, 130 interrupted."
 
