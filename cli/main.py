@@ -542,26 +542,6 @@ class RulesFormat(str, Enum):
     json = "json"
 
 
-RULE_FIELDS = ("names", "hosts", "drop", "unwrap", "companies", "redirects", "strip_params", "keep_params",
-               "code_chrome", "lazy_src", "source_link")
-
-
-def _rule_record(site) -> dict:
-    record: dict = {"site": site.name, "from": site.source, "always": site.always}
-    for field in RULE_FIELDS:
-        values = getattr(site, field)
-        if field == "redirects":
-            values = [{k: v for k, v in r._asdict().items() if v} for r in values]
-        record[field] = list(values)
-    return record
-
-
-def _redirect_text(r: dict) -> str:
-    text = f"{r['host']}{r.get('path', '')}?{r['param']}="
-    extras = [f"{k} {r[k]}" for k in ("encoding", "inner") if r.get(k)]
-    return text + (f" ({', '.join(extras)})" if extras else "")
-
-
 @app.command(cls=_Command, epilog="Example: feed2md rules --rules my-rules.toml    |    feed2md rules --format json | jq '.[].site'\n\n" + EPILOG_EXIT)
 def rules(
     rules_file: Path | None = typer.Option(None, "--rules", help=RULES_HELP),
@@ -571,41 +551,9 @@ def rules(
 ) -> None:
     """List the active site rules (built-in, plus those of --rules), every field of each."""
     options = _options(CompanyLinks.TEXT, rules_file)
-    records = [_rule_record(site) for site in (options.rules or default_rules()).sites]
-    if fmt is RulesFormat.auto:
-        fmt = RulesFormat.table if sys.stdout.isatty() else RulesFormat.text
-    if fmt is RulesFormat.json:
-        import json
+    from .rules_listing import show_rules
 
-        write_stdout(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
-        return
-    if fmt is RulesFormat.text:  # complete and unwrapped, for grep and diff
-        lines = []
-        for r in records:
-            lines.append(f"{r['site']}: from {r['from']}" + ("; applies to every article" if r["always"] else ""))
-            for field in RULE_FIELDS:
-                if r[field]:
-                    values = [_redirect_text(v) for v in r[field]] if field == "redirects" else r[field]
-                    lines.append(f"{r['site']}: {field}: " + " | ".join(values))
-        write_stdout("\n".join(lines) + "\n")
-        return
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title="feed2md site rules", show_lines=True)
-    for column in ("site", "applies to", "removes", "links", "from"):
-        table.add_column(column, overflow="fold")
-    for r in records:
-        applies = "every article" if r["always"] else "\n".join([*r["names"], *r["hosts"]])
-        removes = [*(f"drop {v}" for v in r["drop"]), *(f"unwrap {v}" for v in r["unwrap"]),
-                   *(f"company {v}" for v in r["companies"]), *(f"in code .{v}" for v in r["code_chrome"]),
-                   *(f"source link {v}" for v in r["source_link"]), *(f"lazy image {v}" for v in r["lazy_src"])]
-        links = [*(f"redirect {_redirect_text(v)}" for v in r["redirects"]), *(f"strip {v}" for v in r["strip_params"]),
-                 *(f"keep {v}" for v in r["keep_params"])]
-        # Text(...) cells: a selector such as [href*='…'] is shown as written, never read as markup.
-        table.add_row(*(Text(cell) for cell in (r["site"], applies, "\n".join(removes), "\n".join(links), r["from"])))
-    Console(no_color="NO_COLOR" in os.environ).print(table)
+    show_rules((options.rules or default_rules()).sites, fmt.value)
 
 
 class Interrupted(BaseException):
