@@ -9,8 +9,8 @@ is capped in size, typed by its bytes (an HTML page is no image), named by its c
 and written atomically. Requests have a timeout and are retried with back-off on
 connection failures and 5xx answers; concurrency is bounded overall and per host.
 
-Layout, per target: `NAME.assets/HASH.ext` beside `NAME.md` by default (and for gfm and
-Obsidian); Hugo's page bundle `NAME/index.md` + `NAME/HASH.ext`; Hexo's post_asset_folder
+Layout, per target: `NAME.assets/HASH.ext` beside `NAME.md` by default (gfm, Jekyll);
+Obsidian's `attachments/` folder beside the notes; Hugo's page bundle `NAME/index.md` + `NAME/HASH.ext`; Hexo's post_asset_folder
 `NAME/HASH.ext` beside `NAME.md`, referenced as `HASH.ext` (Hexo serves the folder at the post's
 address). A picture shared by articles is fetched once per run and stored once: the other
 copies are hard links. `.feed2md-images/` in the output folder remembers, per address, what
@@ -255,6 +255,8 @@ def layout(output: Path, target: str) -> tuple[Path, Path, str]:
         return bundle / "index.md", bundle, ""
     if target == "hexo":  # post_asset_folder: the folder is served at the post's own address
         return output, output.parent / stem, ""
+    if target == "obsidian":  # the vault's attachments folder beside the notes
+        return output, output.parent / "attachments", "attachments/"
     folder = output.parent / f"{stem}.assets"
     return output, folder, f"{stem}.assets/"
 

@@ -261,3 +261,16 @@ def test_feed_entries_get_their_pictures_too(server, tmp_path):
     for path in out.glob("*.md"):
         (local,) = IMAGE.findall(path.read_text("utf-8"))
         assert (out / local).read_bytes().startswith(b"\x89PNG")
+
+
+def test_obsidian_notes_share_an_attachments_folder(server, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text(article(f"{server.url}/img/7.png"))
+    (src / "b.txt").write_text(article(f"{server.url}/img/7.png"))
+    vault = tmp_path / "vault"
+    proc = run("batch", src, "-o", vault, "--target", "obsidian", "--images", "download", "--allow-private-addresses")
+    assert proc.returncode == 0, proc.stderr
+    (picture,) = (vault / "attachments").iterdir()
+    for note in vault.glob("*.md"):
+        assert IMAGE.findall(note.read_text("utf-8")) == [f"attachments/{picture.name}"]
