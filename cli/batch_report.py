@@ -32,6 +32,7 @@ class BatchReporter:
             self.report = open(report_path, "w", encoding="utf-8")  # noqa: SIM115
         self.progress = None
         self.task_id = None
+        self.images = [0, 0]  # pictures stored, failed (--images download), for the progress bar
         if not quiet and sys.stderr.isatty():
             from rich.console import Console
             from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
@@ -40,14 +41,14 @@ class BatchReporter:
             console = Console(stderr=True, no_color="NO_COLOR" in os.environ)
             self.progress = Progress(
                 TextColumn("converting"), BarColumn(), TaskProgressColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]}"), TextColumn("ETA"), TimeRemainingColumn(),
+                TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[images]}"), TextColumn("ETA"), TimeRemainingColumn(),
                 console=console, transient=True, refresh_per_second=10, speed_estimate_period=5,
             )
 
     def start(self, total: int) -> None:
         if self.progress is not None:
             self.progress.start()
-            self.task_id = self.progress.add_task("convert", total=total, rate="")
+            self.task_id = self.progress.add_task("convert", total=total, rate="", images="")
 
     def outcome(self, outcome: Outcome) -> None:
         path = printable(outcome.path)
@@ -80,7 +81,10 @@ class BatchReporter:
         if self.progress is not None and self.task_id is not None and outcome.status in ("converted", "unchanged", "failed", "would-change"):
             task = self.progress.tasks[0]
             speed = task.finished_speed or task.speed
-            self.progress.update(self.task_id, advance=1, rate=f"{speed:.0f} files/s" if speed else "")
+            self.images[0] += outcome.images[0] + outcome.images[1]
+            self.images[1] += outcome.images[2]
+            images = f"{self.images[0]} images" + (f" ({self.images[1]} failed)" if self.images[1] else "") if any(self.images) else ""
+            self.progress.update(self.task_id, advance=1, rate=f"{speed:.0f} files/s" if speed else "", images=images)
 
     def close(self) -> None:
         if self.progress is not None:
