@@ -412,15 +412,5 @@ def sources_of(given: list[str], opml: list[Path], read_opml: Callable[[Path], b
     return list(unique.values())
 
 
-def out_is_usable(out: Path) -> str:
-    if out.exists() and not out.is_dir():
-        return f"{out}: exists and is not a folder"
-    return ""
-
-
 def stdin_reader() -> bytes:
     return sys.stdin.buffer.read() if sys.stdin is not None else b""
-
-
-def ensure_folder(out: Path) -> None:
-    os.makedirs(out, exist_ok=True)

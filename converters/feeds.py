@@ -97,8 +97,9 @@ def _plain(detail: Any) -> str:
     if "html" in kind:
         from .metadata import plain_title
 
-        value = plain_title(value)
-    return " ".join(html.unescape(value).split()) if "html" in kind else " ".join(value.split())
+        text = plain_title(value)  # markup reduced to its text, entities decoded once
+        value = html.unescape(value) if text == value else text
+    return " ".join(value.split())
 
 
 def _body_of(entry: Any) -> tuple[str, str]:

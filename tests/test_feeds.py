@@ -320,3 +320,11 @@ def test_an_opml_list_in_the_scrapers_hexo_layout(server, tmp_path):
     assert f"feed2md: {server.url}/missing.xml: HTTP 404 Not Found" in proc.stderr.decode()
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.md"))
     assert len(written) == 20 and all(n.startswith("游戏/3DM - 新闻中心/") for n in written)
+
+
+def test_html_titles_are_their_text_decoded_once():
+    atom = (b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+            b'<entry><title type="html">&lt;b&gt;A&lt;/b&gt; &amp;amp;lt; B</title><id>1</id></entry>'
+            b'<entry><title type="html">x &amp;amp; y</title><id>2</id></entry>'
+            b'<entry><title type="text">a &lt;b&gt;</title><id>3</id></entry></feed>')
+    assert [a.metadata["title"] for a in parse_feed(atom).articles] == ["A &lt; B", "x & y", "a <b>"]
