@@ -56,9 +56,11 @@ class Conversion(NamedTuple):
 # apart from the few tags it writes itself (emphasis.py, and <br> in table cells) and
 # autolinks (`<https://…>`).
 _OWN_TAG_NAMES = "|".join([*OPEN, "br"])
-_OPENS_WITH_TAG = lazy_compile(f"\\s*<(?!/?(?:{_OWN_TAG_NAMES})>)(?![A-Za-z][A-Za-z0-9+.\\-]{{1,31}}:)[A-Za-z!]")
+_OPENS_WITH_TAG = lazy_compile(f"\\s*<(?!/?(?:{_OWN_TAG_NAMES})>)(?!(?:img|a) data-feed2md )(?![A-Za-z][A-Za-z0-9+.\\-]{{1,31}}:)[A-Za-z!]")
 _FENCE_START = lazy_compile(r"-{3,}[ \t]*(?:\n|$)")
-_OWN_TAGS = lazy_compile(f"^</?(?:{_OWN_TAG_NAMES})>$")
+# …and the images and links a target writes as HTML (targets.escaped_urls_as_html), marked.
+_TAGS = lazy_compile(r"<[^<>]*>")
+_OWN_TAGS = lazy_compile(f"^(?:</?(?:{_OWN_TAG_NAMES})>|<(?:img|a) data-feed2md [^<>]*>|</a>)$")
 
 
 def _is_html(body: str) -> bool:
@@ -73,6 +75,9 @@ def _is_html(body: str) -> bool:
         return True
     for token in markdown_parser().parse(body):
         for t in (token, *(token.children or ())):
+            if t.type == "html_block" and all(_OWN_TAGS.match(tag) for tag in _TAGS.findall(t.content)) \
+                    and not _TAGS.sub("", t.content).strip():
+                continue  # a paragraph of feed2md's own tags only (a target's <img data-feed2md …>)
             if t.type == "html_block" or (t.type == "html_inline" and not _OWN_TAGS.match(t.content)):
                 return True
     return False
@@ -193,6 +198,10 @@ def _render(meta: dict, pending: list[str], html_body: bool, options: Options, r
 
         target = get_target(options.target, (options.rules or default_rules()).targets)
         metadata = target.front_matter(metadata)
+        if target.escaped_urls_as_html:
+            from .targets import escaped_urls_as_html
+
+            body = escaped_urls_as_html(body)
         body = protect(body, target.protect)
     front = dump_front_matter(metadata)
     if not front and _FENCE_START.match(body):

@@ -35,6 +35,7 @@ class Target(NamedTuple):
     tag_style: str = ""
     protect: str = ""
     file_name: str = "{path}{stem}"
+    escaped_urls_as_html: bool = False  # the renderer decodes %2B and friends in Markdown addresses
 
     def front_matter(self, meta: dict[str, Any]) -> dict[str, Any]:
         """The normalised metadata as this publisher reads it; keys it does not use are kept."""
@@ -266,6 +267,65 @@ def _protect_hugo(body: str) -> str:
     return body
 
 
+# -- addresses a renderer would decode --------------------------------------------------------
+# hexo-renderer-marked decodes the percent-escapes of Markdown link and image addresses
+# (`tex=2n%2B1` is requested as `tex=2n+1`, `a%26b` splits a query), and no Markdown form
+# survives it; raw HTML is passed through as written. So under such a target an image or
+# link whose address escapes a reserved character is written as HTML, marked `data-feed2md`
+# so that feed2md reads its own output back as Markdown (pipeline._is_html).
+MARK = "data-feed2md"
+_RESERVED_ESCAPE = lazy_compile(r"%(?:2[1-9A-Fa-f]|3[ABbDdFf]|40|5[BbDd])")
+_MD_LINK = lazy_compile(r'(!?)\[((?:[^\[\]\\\n]|\\.)*)\]\((<[^>\n]*>|[^\s()<>]+)(?:\s+"((?:[^"\\]|\\.)*)")?\)')
+_CODE_SPAN = lazy_compile(r"(`+)(?:.+?)\1")
+_BACKSLASH = lazy_compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def escaped_urls_as_html(body: str) -> str:
+    """Images and links whose address holds a reserved character's percent-escape, written as
+    raw HTML (outside code); every other one stays Markdown."""
+    if "%" not in body:
+        return body
+    out, fence = [], ""
+    for line in body.split("\n"):
+        opening = _FENCE.match(line)
+        if fence:
+            if opening and opening.group(2)[0] == fence[0] and len(opening.group(2)) >= len(fence):
+                fence = ""
+            out.append(line)
+            continue
+        if opening:
+            fence = opening.group(2)
+            out.append(line)
+            continue
+        if "%" in line and "](" in line:
+            pieces, last = [], 0
+            for span in _CODE_SPAN.finditer(line):
+                pieces.append(_MD_LINK.sub(_as_html, line[last:span.start()]))
+                pieces.append(span.group(0))
+                last = span.end()
+            pieces.append(_MD_LINK.sub(_as_html, line[last:]))
+            line = "".join(pieces)
+        out.append(line)
+    return "\n".join(out)
+
+
+def _as_html(match: re.Match) -> str:
+    import html as html_module
+
+    bang, text, dest, title = match.groups()
+    url = dest[1:-1] if dest.startswith("<") else dest
+    if not _RESERVED_ESCAPE.search(url):
+        return match.group(0)
+    def attribute(value: str) -> str:  # Markdown's backslash escapes undone, then HTML-quoted
+        return html_module.escape(_BACKSLASH.sub(r"\1", value), quote=True)
+
+    url = attribute(url)
+    title_attr = f' title="{attribute(title)}"' if title else ""
+    if bang:
+        return f'<img {MARK} src="{url}" alt="{attribute(text)}"{title_attr}>'
+    return f'<a {MARK} href="{url}"{title_attr}>{text}</a>'
+
+
 # -- loading ----------------------------------------------------------------------------------
 _targets: dict[str, Target] | None = None
 
@@ -275,7 +335,8 @@ def parse_targets(data: dict[str, Any], source: str) -> dict[str, Target]:
     tables = data.get("target", {})
     if not isinstance(tables, dict):
         raise ConversionError(f"{source}: [target.NAME] must be tables")
-    known = {"description", "rename", "as_list", "defaults", "tags_from", "tag_style", "protect", "name"}
+    known = {"description", "rename", "as_list", "defaults", "tags_from", "tag_style", "protect", "name",
+             "escaped_urls_as_html"}
     targets = {}
     for name, table in tables.items():
         where = f"{source}: target {name!r}"
@@ -302,6 +363,7 @@ def parse_targets(data: dict[str, Any], source: str) -> dict[str, Target]:
             as_list=tuple(table.get("as_list", [])), defaults=tuple(table.get("defaults", {}).items()),
             tags_from=tuple(table.get("tags_from", [])), tag_style=table.get("tag_style", ""),
             protect=table.get("protect", ""), file_name=file_name,
+            escaped_urls_as_html=bool(table.get("escaped_urls_as_html", False)),
         )
     return targets
 

@@ -118,3 +118,20 @@ def test_verify_and_batch_verify_read_the_target_back(tmp_path):
                   == front(first.read_text("utf-8"))["title"])
     assert run("verify", source, first, "--target", "obsidian").returncode == 0
     assert run("verify", source, first).returncode == 1  # read as gfm, its date is `created`: lost
+
+
+def test_hexo_gets_html_for_addresses_its_renderer_would_decode():
+    from feed2md.converters.targets import escaped_urls_as_html
+
+    body = ("![2n+1](https://www.zhihu.com/equation?tex=2n%2B1) [a **b**](https://x.org/?q=a%2Bb%26c) "
+            "[plain](https://x.org/%E4%B8%AD)\n\n`![](https://x/?a%2B)`\n\n```\n![](https://x/?a%2B)\n```\n")
+    html = escaped_urls_as_html(body)
+    assert html.startswith('<img data-feed2md src="https://www.zhihu.com/equation?tex=2n%2B1" alt="2n+1"> '
+                           '<a data-feed2md href="https://x.org/?q=a%2Bb%26c">a **b**</a> [plain](https://x.org/%E4%B8%AD)')
+    assert html.endswith("`![](https://x/?a%2B)`\n\n```\n![](https://x/?a%2B)\n```\n")  # code untouched
+    assert escaped_urls_as_html(html) == html
+    source = "---\ntitle: t\n---\n<p><img src=\"https://www.zhihu.com/equation?tex=2n%2B1\"></p><p>text</p>"
+    out = convert(source, Options(target="hexo")).text
+    assert "<img data-feed2md" in out and convert(out, Options(target="hexo")).text == out
+    assert verify(source, out, target="hexo") == []
+    assert "<img" not in convert(source).text  # the other targets keep Markdown
