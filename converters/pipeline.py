@@ -60,7 +60,13 @@ _OPENS_WITH_TAG = lazy_compile(f"\\s*<(?!/?(?:{_OWN_TAG_NAMES})>)(?!(?:img|a) da
 _FENCE_START = lazy_compile(r"-{3,}[ \t]*(?:\n|$)")
 # …and the images and links a target writes as HTML (targets.escaped_urls_as_html), marked.
 _TAGS = lazy_compile(r"<[^<>]*>")
-_OWN_TAGS = lazy_compile(f"^(?:</?(?:{_OWN_TAG_NAMES})>|<(?:img|a) data-feed2md [^<>]*>|</a>)$")
+# Exactly the form written there, http(s) only and no other attribute: a scraped body that
+# imitates the mark with a script URL or a handler is still read (and cleaned) as HTML.
+_OWN_TAGS = lazy_compile(
+    f"^(?:</?(?:{_OWN_TAG_NAMES})>|</a>"
+    r'|<img data-feed2md src="https?://[^"<>\s]*" alt="[^"<>]*"(?: title="[^"<>]*")?>'
+    r'|<a data-feed2md href="https?://[^"<>\s]*"(?: title="[^"<>]*")?>)$'
+)
 
 
 def _is_html(body: str) -> bool:

@@ -135,3 +135,11 @@ def test_hexo_gets_html_for_addresses_its_renderer_would_decode():
     assert "<img data-feed2md" in out and convert(out, Options(target="hexo")).text == out
     assert verify(source, out, target="hexo") == []
     assert "<img" not in convert(source).text  # the other targets keep Markdown
+
+
+def test_the_mark_of_feed2md_s_own_html_cannot_smuggle_anything():
+    for body in ('<a data-feed2md href="javascript:alert(1)">x</a> text', '<img data-feed2md src="x" onerror="alert(1)" alt="">',
+                 'text <img data-feed2md src="https://x/%2B" alt="" onload="alert(1)">',
+                 '<img data-feed2md src="data:text/html,<script>alert(1)</script>" alt="">'):
+        out = convert("---\ntitle: t\n---\n" + body, Options(target="hexo")).text
+        assert "javascript:" not in out and "onerror" not in out and "onload" not in out and "data:text" not in out, out
