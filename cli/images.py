@@ -65,6 +65,14 @@ class Stored(NamedTuple):
     path: str  # where the bytes are (absolute)
 
 
+def is_private(ip: str) -> bool:
+    address = ipaddress.ip_address(ip.split("%")[0])
+    if getattr(address, "ipv4_mapped", None):
+        address = address.ipv4_mapped
+    return (address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
+            or address.is_reserved or address.is_unspecified)
+
+
 def refuse_address(host: str, allow_private: bool) -> None:
     """Raise ImageError when `host` resolves to an address a hostile article must not reach."""
     if allow_private:
@@ -74,13 +82,21 @@ def refuse_address(host: str, allow_private: bool) -> None:
     except socket.gaierror as exc:
         raise ImageError(f"DNS: {host} does not resolve ({exc.strerror})") from None
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if getattr(address, "ipv4_mapped", None):
-            address = address.ipv4_mapped
-        if (address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
-                or address.is_reserved or address.is_unspecified):
-            raise ImageError(f"refused: {host} is a private or local address ({address}); "
+        if is_private(info[4][0]):
+            raise ImageError(f"refused: {host} is a private or local address ({info[4][0]}); "
                              "--allow-private-addresses allows it")
+
+
+def refuse_peer(response, host: str, allow_private: bool) -> None:
+    """The address the connection really reached, checked too: a name that resolved to a
+    public address for refuse_address and to a private one for the request (DNS rebinding)
+    is refused before anything is read."""
+    if allow_private:
+        return
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    if peer and is_private(str(peer[0])):
+        raise ImageError(f"refused: {host} answered from a private or local address ({peer[0]})")
 
 
 class Downloader:
@@ -207,6 +223,7 @@ class Downloader:
             with self.overall, gate:
                 try:
                     with self.client.stream("GET", url) as response:
+                        refuse_peer(response, host, self.allow_private)
                         status = response.status_code
                         if status in (301, 302, 303, 307, 308):
                             return status, response.headers.get("location", ""), b""

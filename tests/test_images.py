@@ -175,12 +175,20 @@ def test_private_addresses_are_refused_unless_allowed_and_on_every_redirect(serv
     assert "169.254.169.254 is a private or local address" in proc.stderr.decode()
     assert server.hits == {}
     # 127.0.0.1 taken for a public host: its redirect to localhost is still checked, and refused.
-    real = images.refuse_address
+    real, real_peer = images.refuse_address, images.refuse_peer
     monkeypatch.setattr(images, "refuse_address", lambda host, allow: None if host == "127.0.0.1" else real(host, allow))
+    monkeypatch.setattr(images, "refuse_peer", lambda response, host, allow: None)
     downloader = images.Downloader(tmp_path / "d", allow_private=False)
     with pytest.raises(images.ImageError, match="refused: localhost is a private or local address"):
         downloader.get(f"{server.url}/to-private.png", tmp_path / "d", images.Stats())
     assert "/img/9.png" not in server.hits
+    # A name that passes the check but connects to a private address (DNS rebinding): refused
+    # from the address the connection reached, before anything is read.
+    monkeypatch.setattr(images, "refuse_address", lambda host, allow: None)
+    monkeypatch.setattr(images, "refuse_peer", real_peer)
+    with pytest.raises(images.ImageError, match="answered from a private or local address"):
+        downloader.get(f"http://localhost:{server.port}/img/3.png", tmp_path / "d", images.Stats())
+    assert not list((tmp_path / "d").glob("*.png"))
     downloader.close()
     with pytest.raises(images.ImageError, match="only http and https"):
         images.Downloader(tmp_path / "d", True).get("file:///etc/passwd", tmp_path / "d", images.Stats())
