@@ -5,9 +5,11 @@
     result.text                     # the normalised file (front matter + Markdown)
     result.report.changes           # what was changed or dropped, one note each
 
-The pipeline, one module per step: article (split the file) -> metadata (front matter) ->
-code (take code out of the raw HTML) -> clean (site rules, one selectolax parse) ->
-markdown (html2text and post-passes). No file I/O, no printing: callers own both.
+The pipeline, one module per step: article (split the file) or feeds (a feed's entries) ->
+metadata (front matter) -> code (take code out of the raw HTML) -> clean (site rules, one
+selectolax parse) -> markdown (html2text and post-passes) -> targets (the publisher's front
+matter and template protection). assets finds and rewrites an article's pictures. No file
+I/O, no network, no printing: callers own all three.
 """
 
 from __future__ import annotations
