@@ -75,17 +75,38 @@ def is_empty_anchor(node) -> bool:
 
 
 def site_labels(metadata: dict) -> list[str]:
-    """What names an article's site in its front matter: the author and the categories."""
+    """What names an article's site in its front matter: the author, the categories, and for
+    a feed entry the feed's title."""
     categories = metadata.get("categories") or []
     if not isinstance(categories, list):
         categories = [categories]
-    return [str(metadata.get("author", ""))] + [str(c) for c in categories]
+    feed = metadata.get("feed")
+    feed_title = [str(feed["title"])] if isinstance(feed, dict) and feed.get("title") else []
+    return [str(metadata.get("author", ""))] + [str(c) for c in categories] + feed_title
 
 
-def active_rules(body: str, rules: RuleSet, labels: list[str]) -> ActiveRules:
-    """The site rules that apply to a body: by its labels, or by the hosts it links to
-    (read off the raw text, which is cheaper than walking nodes)."""
-    return rules.select(labels, {h.lower() for h in _LINKED_HOST.findall(body)})
+def site_hosts(metadata: dict) -> set[str]:
+    """Hosts the front matter names: the article's own link and, for a feed entry, the feed's."""
+    from urllib.parse import urlsplit
+
+    feed = metadata.get("feed")
+    urls = [metadata.get("link"), metadata.get("source"), feed.get("url") if isinstance(feed, dict) else None]
+    hosts = set()
+    for url in urls:
+        if isinstance(url, str) and url:
+            try:
+                host = urlsplit(url.strip()).hostname
+            except ValueError:
+                continue
+            if host:
+                hosts.add(host.lower())
+    return hosts
+
+
+def active_rules(body: str, rules: RuleSet, labels: list[str], hosts: set[str] = frozenset()) -> ActiveRules:
+    """The site rules that apply to a body: by its labels, by the hosts it links to (read off
+    the raw text, which is cheaper than walking nodes), or by `hosts` (site_hosts)."""
+    return rules.select(labels, {h.lower() for h in _LINKED_HOST.findall(body)} | set(hosts))
 
 
 _URL_ATTRIBUTES = ("href", "src")
@@ -158,6 +179,7 @@ def clean_html(
     *,
     keep_proxies: bool = False,
     base_url: str = "",
+    hosts: set[str] = frozenset(),
 ) -> CleanResult:
     """Clean one article body (an HTML fragment) under the site rules that apply to it.
 
@@ -165,7 +187,7 @@ def clean_html(
     its site. `keep_proxies`: leave proxied addresses as written (else they are unwrapped).
     `base_url`: relative links and images are resolved against it (a feed entry's base).
     """
-    active = active_rules(body, rules, labels)
+    active = active_rules(body, rules, labels, hosts)
     # Parsed from UTF-8 bytes, the text dropped first: a big page is held once while lexbor
     # builds its tree (the pipeline hands over its only reference to `body`).
     encoded = body.encode("utf-8", "surrogatepass")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .article import decode, split_article
-from .clean import clean_html, site_labels
+from .clean import clean_html, site_hosts, site_labels
 from .code import extract_code
 from .errors import ConversionError
 from .lazyre import lazy_compile
@@ -171,7 +171,9 @@ def _render(meta: dict, pending: list[str], html_body: bool, options: Options, r
         pending.append(html)
         html = None
         cleaned = clean_html(pending.pop(), rules, site_labels(metadata), options.company_links,
-                             keep_proxies=options.keep_proxies, base_url=base_url)
+                             keep_proxies=options.keep_proxies, base_url=base_url,
+                             # a feed entry (it has a base) is also known by its link and its feed
+                             hosts=site_hosts(metadata) if base_url else frozenset())
         pending.append(cleaned.root)
         cleaned.root = None  # the writer frees the tree once it has read it
         body = tree_to_markdown(pending.pop(), blocks, spans, cleaned.plain_text)

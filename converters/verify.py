@@ -16,7 +16,7 @@ from urllib.parse import unquote
 from selectolax.lexbor import LexborHTMLParser
 
 from .article import split_article
-from .clean import (active_rules, is_empty_anchor, is_plain_text, is_tracking_pixel, real_url, remove_chrome,
+from .clean import (active_rules, is_empty_anchor, site_hosts, is_plain_text, is_tracking_pixel, real_url, remove_chrome,
                     remove_hidden, resolve_relative, site_labels)
 from .images import image_source, is_placeholder
 from .code import PLACEHOLDER, code_of, extract_code
@@ -168,7 +168,7 @@ def verify(source: str, markdown: str, rules: RuleSet | None = None, target: str
     if tree is None:
         return losses
     # The same rules the conversion applied; what they remove on purpose is not a loss.
-    active = active_rules(html, rules, site_labels(normalise(src_meta, [])))
+    active = active_rules(html, rules, site_labels(normalise(src_meta, [])), site_hosts(src_meta) if base_url else frozenset())
     if base_url:
         resolve_relative(tree, base_url, active)
     remove_chrome(tree, active)

@@ -328,3 +328,15 @@ def test_html_titles_are_their_text_decoded_once():
             b'<entry><title type="html">x &amp;amp; y</title><id>2</id></entry>'
             b'<entry><title type="text">a &lt;b&gt;</title><id>3</id></entry></feed>')
     assert [a.metadata["title"] for a in parse_feed(atom).articles] == ["A &lt; B", "x & y", "a <b>"]
+
+
+def test_site_rules_are_chosen_by_the_feed_and_the_entry_link():
+    def entry(channel_title: str, link: str) -> str:
+        feed = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>{channel_title}</title><link>https://example.org/</link>'
+                f'<item><title>t</title><guid>1</guid><link>{link}</link><description>&lt;p&gt;text&lt;/p&gt;'
+                f'&lt;div class="comment-box"&gt;comments&lt;/div&gt;</description></item></channel></rss>').encode()
+        return convert_article(parse_feed(feed).articles[0]).body
+
+    assert "comments" in entry("Some blog", "https://example.org/p/1")
+    assert entry("少数派", "https://example.org/p/1") == "text\n"  # by the feed's title
+    assert entry("Some blog", "https://sspai.com/post/1") == "text\n"  # by the entry's link
