@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import yaml
 
 from feed2md.converters import Options, convert
@@ -143,3 +145,14 @@ def test_the_mark_of_feed2md_s_own_html_cannot_smuggle_anything():
                  '<img data-feed2md src="data:text/html,<script>alert(1)</script>" alt="">'):
         out = convert("---\ntitle: t\n---\n" + body, Options(target="hexo")).text
         assert "javascript:" not in out and "onerror" not in out and "onload" not in out and "data:text" not in out, out
+
+
+@settings(max_examples=300, deadline=None)
+@given(title=st.text(max_size=300), stem=st.text(st.characters(blacklist_characters="/"), min_size=1, max_size=40), folder=st.text(max_size=40))
+def test_no_title_or_feed_can_make_a_name_climb_out(title, stem, folder):
+    for template in ("{path}{title}", "{path}{slug}", "{date:%Y-%m-%d}-{slug}", "{folder}/{feed}/{title}", "{stem}"):
+        name = output_name(template, f"a/{stem}.txt", {"title": title}, feed=title, listed_in=folder)
+        parts = name.split("/")
+        assert all(part not in ("", ".", "..") for part in parts), (template, name)
+        assert not re.search(r"[\x00-\x1f\x7f\\\\:]", name), (template, name)
+        assert all(len(part) <= 120 for part in parts)
