@@ -117,6 +117,7 @@ class Downloader:
         self.hosts: dict[str, threading.Semaphore] = {}
         self.lock = threading.Lock()
         self.memo: dict[str, Stored | ImageError] = {}  # this run's answers, by address
+        self.by_content: dict[str, Stored] = {}  # this run's stored pictures, by content name
         self.url_locks: dict[str, threading.Lock] = {}
 
     def close(self) -> None:
@@ -170,11 +171,18 @@ class Downloader:
                 stats.failed += 1
                 raise error
             name = content_name(data, ext)
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / name
-            if not target.exists():
-                write_atomic(target, data)
-            stored = Stored(name, str(target))
+            with self.lock:
+                same = self.by_content.get(name)  # the same picture under another address
+            if same is not None and os.path.isfile(same.path):
+                stored = self._place(same, folder)
+            else:
+                folder.mkdir(parents=True, exist_ok=True)
+                target = folder / name
+                if not target.exists():
+                    write_atomic(target, data)
+                stored = Stored(name, str(target))
+                with self.lock:
+                    self.by_content.setdefault(name, stored)
             self.memo[url] = stored
             if not url.startswith("data:"):
                 self._remember(url, stored)

@@ -282,3 +282,14 @@ def test_obsidian_notes_share_an_attachments_folder(server, tmp_path):
     (picture,) = (vault / "attachments").iterdir()
     for note in vault.glob("*.md"):
         assert IMAGE.findall(note.read_text("utf-8")) == [f"attachments/{picture.name}"]
+
+
+def test_the_same_picture_at_two_addresses_is_stored_once(server, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text(article(f"{server.url}/img/4.png"))
+    (src / "b.txt").write_text(article(f"{server.url}/img/4.png?size=large"))  # same bytes, other address
+    out = tmp_path / "out"
+    assert run("batch", src, "-o", out, "--images", "download", "--allow-private-addresses", "-j", "1").returncode == 0
+    (a,), (b,) = list((out / "a.assets").iterdir()), list((out / "b.assets").iterdir())
+    assert a.name == b.name and a.stat().st_ino == b.stat().st_ino
