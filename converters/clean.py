@@ -14,7 +14,7 @@ import re
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .errors import ConversionError
-from .images import image_source, unwrap_proxy
+from .images import image_source, is_placeholder, unwrap_proxy
 from .lazyre import lazy_compile
 from .options import CompanyLinks
 from .rules import ActiveRules, RuleSet
@@ -35,6 +35,7 @@ class CleanResult:
         self.hidden_removed = 0
         self.proxies_unwrapped = 0
         self.tracking_pixels_removed = 0  # 1x1 images and analytics beacons (feeds append them)
+        self.first_image = ""  # the first real picture (a feed entry without a cover takes it)
         self.insecure_images: list[str] = []  # http:// pictures found behind a proxy
         self.source_link = ""  # the article's own address, from a hidden "original" link
         self.plain_text = False  # no block markup: every line of the text is a line
@@ -433,6 +434,8 @@ def _image(node, active: ActiveRules, result: CleanResult, keep_proxies: bool = 
         return
     if cleaned != src:
         result.links_changed += 1
+    if not result.first_image and cleaned.startswith(("http://", "https://")) and not is_placeholder(cleaned):
+        result.first_image = cleaned
     if cleaned != attrs.get("src"):
         node.attrs["src"] = cleaned
     if alt != (attrs.get("alt") or ""):

@@ -197,6 +197,8 @@ def _render(meta: dict, pending: list[str], html_body: bool, options: Options, r
             metadata["companies"] = list(cleaned.companies.values())
         if cleaned.source_link and not any(k in metadata for k in ("source", "link")):
             metadata["source"] = cleaned.source_link
+        if base_url and "cover" not in metadata and cleaned.first_image:  # a feed entry: its first picture
+            metadata["cover"] = cleaned.first_image
     else:
         report.body_kind = "markdown"
         body = normalise_markdown(pending.pop())

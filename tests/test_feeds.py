@@ -65,6 +65,9 @@ def test_what_the_feeds_say_reaches_the_front_matter():
     assert kr["date"].isoformat() == "2016-10-26T16:53:42+08:00"  # the channel's zone, not UTC
     commits = parse_feed((FEEDS / "atom-github-commits-ksbot.xml").read_bytes())
     assert front(convert_article(commits.articles[0]).text).get("cover", "").startswith("https://")  # media:thumbnail
+    threedm = parse_feed((FEEDS / "rss2-rsshub-3dm.xml").read_bytes())  # no thumbnail: the first picture
+    first = convert_article(threedm.articles[0])
+    assert first.metadata["cover"].startswith("https://img.3dmgame.com/") and first.metadata["cover"] in first.body
     json11 = parse_feed((FEEDS / "json-3960-v11.json").read_bytes())
     first = convert_article(json11.articles[0])
     assert first.report.tracking_pixels_removed == 1 and "stats.3960.org" not in first.text
