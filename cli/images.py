@@ -151,16 +151,16 @@ class Downloader:
         with url_lock:
             known = self.memo.get(url) or self._recorded(url)
             if isinstance(known, ImageError):
-                stats.failed += 1
+                self._count(stats, failed=1)
                 raise known
             if known is not None:
-                stats.reused += 1
+                self._count(stats, reused=1)
                 return self._place(known, folder)
             try:
                 data = self._bytes(url)
             except ImageError as exc:
                 self.memo[url] = exc
-                stats.failed += 1
+                self._count(stats, failed=1)
                 raise
             from feed2md.converters.assets import content_name, sniff
 
@@ -168,7 +168,7 @@ class Downloader:
             if ext is None:
                 error = ImageError("not an image (its bytes are no PNG, JPEG, GIF, WebP, AVIF or BMP)")
                 self.memo[url] = error
-                stats.failed += 1
+                self._count(stats, failed=1)
                 raise error
             name = content_name(data, ext)
             with self.lock:
@@ -186,9 +186,15 @@ class Downloader:
             self.memo[url] = stored
             if not url.startswith("data:"):
                 self._remember(url, stored)
-            stats.fetched += 1
-            stats.bytes += len(data)
+            self._count(stats, fetched=1, size=len(data))
             return stored
+
+    def _count(self, stats: Stats, fetched: int = 0, reused: int = 0, failed: int = 0, size: int = 0) -> None:
+        with self.lock:  # several threads count into one article's stats
+            stats.fetched += fetched
+            stats.reused += reused
+            stats.failed += failed
+            stats.bytes += size
 
     def _place(self, stored: Stored, folder: Path) -> Stored:
         """The stored picture in `folder` too: a hard link (stored once), else a copy."""
@@ -309,7 +315,6 @@ def localise_text(text: str, output: Path, target: str, downloader: Downloader, 
             except ImageError as exc:
                 return ref, None, str(exc)
 
-        # (stats is shared by these threads; the downloader counts under its per-address lock)
         with ThreadPoolExecutor(max_workers=min(workers, len(refs))) as pool:
             for ref, stored, why in pool.map(one, refs):
                 if stored is not None:
