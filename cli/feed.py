@@ -278,21 +278,25 @@ class _Progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), MofNCompleteColumn(),
-                            TextColumn("ETA"), TimeRemainingColumn(),
+                            TextColumn("{task.fields[images]}"), TextColumn("ETA"), TimeRemainingColumn(),
                             console=Console(stderr=True, no_color="NO_COLOR" in os.environ), transient=True,
                             refresh_per_second=10)
         self.bar.start()
-        self.feeds = self.bar.add_task("feeds", total=feeds) if feeds > 1 else None
+        self.feeds = self.bar.add_task("feeds", total=feeds, images="") if feeds > 1 else None
         self.entries = None
+        self.images = [0, 0]  # pictures stored, failed (--images download)
 
     def feed_started(self, label: str, entries: int) -> None:
         if self.entries is not None:
             self.bar.remove_task(self.entries)
-        self.entries = self.bar.add_task(f"entries of {label[:40]}", total=entries) if entries > 20 else None
+        self.entries = self.bar.add_task(f"entries of {label[:40]}", total=entries, images="") if entries > 20 else None
 
-    def entry_done(self) -> None:
+    def entry_done(self, images: tuple[int, int, int, int] = (0, 0, 0, 0)) -> None:
+        self.images[0] += images[0] + images[1]
+        self.images[1] += images[2]
+        shown = (f"{self.images[0]} images" + (f" ({self.images[1]} failed)" if self.images[1] else "")) if any(self.images) else ""
         if self.entries is not None:
-            self.bar.advance(self.entries)
+            self.bar.update(self.entries, advance=1, images=shown)
 
     def feed_done(self) -> None:
         if self.feeds is not None:
@@ -364,7 +368,7 @@ def _run(sources, out, options, name_template, check, as_jsonl, verbose, read_st
             jobs_list.append(Job(article, str(out / name) if out is not None else "", check, as_jsonl, images))
         for (key, name, where), done in zip(planned, processed(jobs_list, options, jobs)):
             if progress is not None:
-                progress.entry_done()
+                progress.entry_done(done.images)
             if done.status == "failed":
                 summary.failed += 1
                 error(f"{where}: {done.error}")
