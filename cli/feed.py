@@ -236,6 +236,19 @@ def processed(jobs_list: list[Job], options: Options, jobs: int):
         yield from pool.imap(_process, jobs_list, chunksize=8)
 
 
+class Settings(NamedTuple):
+    """How one `feed2md feed` run converts and writes (what the command line asked)."""
+
+    out: Path | None  # None: --format jsonl to stdout only
+    options: Options
+    name_template: str
+    check: bool
+    as_jsonl: bool
+    verbose: bool
+    jobs: int
+    images: tuple[str, bool] | None  # --images download: (output folder, allow private addresses)
+
+
 def run_feeds(
     sources: list[Source], out: Path | None, options: Options, *, name_template: str, check: bool, as_jsonl: bool,
     quiet: bool, verbose: bool, state_key: str, read_stdin: Callable[[], bytes], jobs: int = 1,
@@ -243,10 +256,7 @@ def run_feeds(
 ) -> FeedSummary:
     summary = FeedSummary()
     state = load_state(out, state_key) if out is not None else {"entries": {}, "feeds": {}}
-    entries: dict[str, dict] = state["entries"]
-    taken = {str(e.get("name", "")).lower() for e in entries.values() if isinstance(e, dict)}
-    seen_keys: set[str] = set()
-    several = len(sources) > 1
+    settings = Settings(out, options, name_template, check, as_jsonl, verbose, jobs, images)
 
     def warn(where: str, message: str) -> None:
         summary.warnings += 1
@@ -255,8 +265,7 @@ def run_feeds(
 
     progress = _Progress(len(sources)) if not quiet and sys.stderr.isatty() else None
     try:
-        _run(sources, out, options, name_template, check, as_jsonl, verbose, read_stdin, jobs, summary, state,
-             entries, taken, seen_keys, several, warn, progress, images)
+        _run(sources, settings, read_stdin, summary, state, warn, progress)
     finally:
         if progress is not None:
             progress.stop()
@@ -306,13 +315,21 @@ class _Progress:
         self.bar.stop()
 
 
-def _run(sources, out, options, name_template, check, as_jsonl, verbose, read_stdin, jobs, summary, state, entries,
-         taken, seen_keys, several, warn, progress, images) -> None:
+def _run(sources: list[Source], settings: Settings, read_stdin: Callable[[], bytes], summary: FeedSummary, state: dict,
+         warn: Callable[[str, str], None], progress: _Progress | None) -> None:
+    """Every source, in order: fetched, parsed, its entries named (in feed order), converted
+    and written; `summary` and `state` are updated as it goes."""
     from feed2md.converters.feeds import parse_feed
     from feed2md.converters.metadata import normalise
     from feed2md.converters.targets import output_name, slug
 
     from .batch import digest
+
+    out, options, name_template, check, as_jsonl, verbose, jobs, images = settings
+    entries: dict[str, dict] = state["entries"]
+    taken = {str(e.get("name", "")).lower() for e in entries.values() if isinstance(e, dict)}
+    seen_keys: set[str] = set()
+    several = len(sources) > 1
 
     for fetched in fetch_all(sources, state.get("feeds", {}), read_stdin):
         if progress is not None:
