@@ -465,6 +465,11 @@ def feed(
         raise _usage(f"{output}: exists and is not a folder")
     options = _options(companies, rules_file, keep_proxies, max_size, verifying=False, target=target)
     template = name if name is not None else DEFAULT_NAME
+    if name is None and options.target != "gfm":  # a target that names files by title or date (jekyll, obsidian)
+        from feed2md.converters.targets import get_target, needs_metadata
+
+        profile = get_target(options.target, options.rules.targets if options.rules else None).file_name
+        template = profile if needs_metadata(profile) else template
     if images is ImagesMode.download and output is None:
         raise _usage("--images download stores pictures beside the entry files: give -o DIR")
     if images is ImagesMode.download and options.target == "hugo":

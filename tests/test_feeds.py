@@ -343,3 +343,10 @@ def test_site_rules_are_chosen_by_the_feed_and_the_entry_link():
     assert "comments" in entry("Some blog", "https://example.org/p/1")
     assert entry("少数派", "https://example.org/p/1") == "text\n"  # by the feed's title
     assert entry("Some blog", "https://sspai.com/post/1") == "text\n"  # by the entry's link
+
+
+def test_a_target_that_names_by_title_names_feed_entries_too(tmp_path):
+    run("feed", FEEDS / "rss2-rsshub-36kr-newsflashes.xml", "-o", tmp_path / "vault", "--target", "obsidian", "-q")
+    names = sorted(p.name for p in (tmp_path / "vault").glob("*.md"))
+    assert len(names) == 30 and "vivo与国家无线电监测中心检测中心成立5G联合实验室.md" in names
+    assert all(front((tmp_path / "vault" / n).read_text("utf-8")).get("created") for n in names)
