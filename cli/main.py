@@ -23,7 +23,7 @@ EPILOG_EXIT = "Exit codes: 0 ok, 1 some input failed / --check found changes, 2 
 
 app = typer.Typer(
     name="feed2md",
-    help="Turn scraped feed articles (YAML front matter + raw HTML) into clean, normalised Markdown.\n\n"
+    help="Turn scraped feed articles (YAML front matter + raw HTML), and feeds themselves, into clean, normalised Markdown.\n\n"
     + EPILOG_EXIT,
     add_completion=False,  # ours below: `--show-completion SHELL` prints that shell's script
     pretty_exceptions_enable=False,
