@@ -169,11 +169,12 @@ def _process(task: Task, outcome: Outcome) -> None:
     text = result.text
     if _images is not None and not _check:
         global _downloader
-        from .images import Downloader, localise_text
+        from .images import Downloader, localise_conversion
 
         if _downloader is None:
             _downloader = Downloader(Path(_images.out), _images.allow_private)
-        text, _, stats, failures = localise_text(text, Path(task.output), _options.target if _options else "gfm", _downloader)
+        text, _, stats, failures = localise_conversion(result, Path(task.output), _options.target if _options else "gfm",
+                                                       _downloader)
         outcome.warnings += failures
         outcome.images = (stats.fetched, stats.reused, stats.failed, stats.bytes)
     new = text.encode("utf-8")

@@ -200,11 +200,12 @@ def _process(job: Job) -> Done:
     text, warnings, counts = result.text, list(result.report.warnings), (0, 0, 0, 0)
     if job.images is not None and job.path and not job.check:
         global _downloader
-        from .images import Downloader, localise_text
+        from .images import Downloader, localise_conversion
 
         if _downloader is None:
             _downloader = Downloader(Path(job.images[0]), job.images[1])
-        text, _, stats, failures = localise_text(text, Path(job.path), _options.target if _options else "gfm", _downloader)
+        text, _, stats, failures = localise_conversion(result, Path(job.path), _options.target if _options else "gfm",
+                                                       _downloader)
         warnings += failures
         counts = (stats.fetched, stats.reused, stats.failed, stats.bytes)
     data = text.encode("utf-8")

@@ -66,16 +66,7 @@ class Client:
                     return Response(304, b"", etag, last_modified, str(response.url))
                 if response.status_code >= 400:
                     raise FetchError(f"HTTP {response.status_code} {response.reason_phrase}".strip())
-                declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > self.max_bytes:
-                    raise FetchError(f"too large: {int(declared) / 2**20:.1f} MiB, over the {self.max_bytes >> 20} MiB limit")
-                chunks, size = [], 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        raise FetchError(f"too large: over the {self.max_bytes >> 20} MiB limit")
-                    chunks.append(chunk)
-                return Response(response.status_code, b"".join(chunks), response.headers.get("etag", ""),
+                return Response(response.status_code, read_capped(response, self.max_bytes), response.headers.get("etag", ""),
                                 response.headers.get("last-modified", ""), str(response.url))
         except FetchError:
             raise
@@ -84,14 +75,29 @@ class Client:
         except httpx.TimeoutException:
             raise FetchError(f"timed out (no answer within {self.client.timeout.read or TIMEOUT:.0f} s)") from None
         except httpx.ConnectError as exc:
-            raise FetchError(_connect_error(exc)) from None
+            raise FetchError(connect_error(exc)) from None
         except httpx.UnsupportedProtocol:
             raise FetchError("not an http or https address") from None
         except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
             raise FetchError(f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]) from None
 
 
-def _connect_error(exc: Exception) -> str:
+def read_capped(response, max_bytes: int, error: type[Exception] = FetchError) -> bytes:
+    """A streamed answer's body, refused (`error`) as soon as it is known to pass `max_bytes`:
+    from its Content-Length before reading, else while reading."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise error(f"too large: {int(declared) / 2**20:.1f} MiB, over the {max_bytes >> 20} MiB limit")
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise error(f"too large: over the {max_bytes >> 20} MiB limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def connect_error(exc: Exception) -> str:
     text = " ".join(str(exc).split())
     lowered = text.lower()
     if "name or service not known" in lowered or "nodename nor servname" in lowered or "getaddrinfo" in lowered \

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
+from .http import connect_error, read_capped, user_agent
 from .io import write_atomic
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -109,8 +110,6 @@ class Downloader:
         self.out = Path(out)
         self.allow_private = allow_private
         self.max_bytes = max_bytes
-        from .http import user_agent
-
         self.client = httpx.Client(timeout=TIMEOUT, follow_redirects=False, headers={"User-Agent": user_agent(),
                                    "Accept": "image/avif,image/webp,image/png,image/jpeg,image/gif,image/*;q=0.8"})
         self.overall = threading.Semaphore(PARALLEL)
@@ -245,25 +244,14 @@ class Downloader:
                             raise _Retry(f"HTTP {status}")
                         if status >= 400:
                             raise ImageError(f"HTTP {status} {response.reason_phrase}".strip())
-                        declared = response.headers.get("content-length", "")
-                        if declared.isdigit() and int(declared) > self.max_bytes:
-                            raise ImageError(f"too large: {int(declared) / 2**20:.1f} MiB, over the {self.max_bytes >> 20} MiB cap")
-                        chunks, size = [], 0
-                        for chunk in response.iter_bytes():
-                            size += len(chunk)
-                            if size > self.max_bytes:
-                                raise ImageError(f"too large: over the {self.max_bytes >> 20} MiB cap")
-                            chunks.append(chunk)
-                        return status, "", b"".join(chunks)
+                        return status, "", read_capped(response, self.max_bytes, ImageError)
                 except _Retry:
                     pass
                 except httpx.TimeoutException:
                     if attempt == RETRIES:
                         raise ImageError(f"timed out (no answer within {TIMEOUT:.0f} s)") from None
                 except httpx.ConnectError as exc:
-                    from .http import _connect_error
-
-                    why = _connect_error(exc)
+                    why = connect_error(exc)
                     if attempt == RETRIES or why.startswith("DNS"):  # a name that does not resolve stays so
                         raise ImageError(why) from None
                 except httpx.HTTPError as exc:
@@ -292,19 +280,18 @@ def layout(output: Path, target: str) -> tuple[Path, Path, str]:
     return output, folder, f"{stem}.assets/"
 
 
-def localise_text(text: str, output: Path, target: str, downloader: Downloader, workers: int = 4) -> tuple[str, Path, Stats, list[str]]:
-    """A converted file with its pictures made local: (new text, where to write it, stats,
-    one line per picture that stayed remote)."""
+def localise_conversion(result, output: Path, target: str, downloader: Downloader,
+                        workers: int = 4) -> tuple[str, Path, Stats, list[str]]:
+    """A conversion's file with its pictures made local: (its text, where to write it, stats,
+    one line per picture that stayed remote). `result` is a converters Conversion: its
+    metadata and body are used as they are, never read back from the text."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from feed2md.converters.article import split_article
     from feed2md.converters.assets import find_images, localise
-    from feed2md.converters.metadata import dump_front_matter, normalise, parse_front_matter
+    from feed2md.converters.pipeline import assemble
 
     markdown_path, folder, prefix = layout(output, target)
-    raw = split_article(text)
-    meta = normalise(parse_front_matter(raw.front_matter, [], raw.syntax), [], []) if raw.front_matter is not None else {}
-    refs = find_images(raw.body, meta)
+    refs = find_images(result.body, result.metadata)
     stats = Stats()
     failures: list[str] = []
     local: dict[str, str] = {}
@@ -323,7 +310,6 @@ def localise_text(text: str, output: Path, target: str, downloader: Downloader, 
                     shown = ref.url if not ref.url.startswith("data:") else ref.url[:40] + "…"
                     failures.append(f"image kept remote: {shown}: {why}")
     if not local:
-        return text, markdown_path, stats, failures
-    body, meta = localise(raw.body, meta, local)
-    front = dump_front_matter(meta)
-    return (front + "\n" + body if front and body else front + body), markdown_path, stats, failures
+        return result.text, markdown_path, stats, failures
+    body, meta = localise(result.body, result.metadata, local)
+    return assemble(meta, body), markdown_path, stats, failures

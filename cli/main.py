@@ -141,17 +141,16 @@ def _options(
         except ConversionError as exc:
             error(str(exc))
             raise typer.Exit(2) from None
-    if target != "gfm":
-        from feed2md.converters.targets import get_target
-
-        try:
-            get_target(target, rules.targets if rules is not None else None)
-        except ConversionError as exc:
-            raise _usage(str(exc)) from None
     extra = {} if max_size is None else {"max_size": int(max_size * 2**20)}
     # Without --verify nothing reads the decoded input again: it is not kept (memory).
-    return Options(company_links=companies, rules=rules, keep_proxies=keep_proxies, keep_source=verifying,
-                   target=target, **extra)
+    options = Options(company_links=companies, rules=rules, keep_proxies=keep_proxies, keep_source=verifying,
+                      target=target, **extra)
+    if target != "gfm":
+        try:
+            options.target_profile()  # an unknown target is a usage error, before any file
+        except ConversionError as exc:
+            raise _usage(str(exc)) from None
+    return options
 
 
 TARGET_HELP = "The publisher the Markdown is for: gfm (default), hexo, hugo, jekyll, obsidian, or one a --rules file defines (see README, Publishing targets)."
@@ -280,11 +279,11 @@ def convert_cmd(
             failed = True
             continue
         if images is ImagesMode.download:
-            from .images import Downloader, localise_text
+            from .images import Downloader, localise_conversion
 
             if downloader is None:
                 downloader = Downloader(destination.parent, allow_private)
-            payload, destination, stats, failures = localise_text(payload, destination, options.target, downloader)
+            payload, destination, stats, failures = localise_conversion(result, destination, options.target, downloader)
             for failure in failures:
                 error(f"{shown}: {failure}")
             if not quiet and (stats.fetched or stats.reused or stats.failed):
@@ -305,9 +304,9 @@ def _file_name(base: str, metadata: dict, options: Options) -> str:
     """An output's name in a folder: the input's stem, or what the target's name template says."""
     if options.target == "gfm":
         return Path(base).stem
-    from feed2md.converters.targets import get_target, output_name
+    from feed2md.converters.targets import output_name
 
-    template = get_target(options.target, options.rules.targets if options.rules else None).file_name
+    template = options.target_profile().file_name
     return output_name(template.replace("{path}", ""), base, metadata)
 
 
@@ -315,9 +314,9 @@ def _name_template(name: str | None, options: Options) -> str:
     """Batch's output-name template: --name, else the target's; "" for the plain {path}{stem}."""
     if name is None and options.target == "gfm":
         return ""
-    from feed2md.converters.targets import check_name_template, get_target
+    from feed2md.converters.targets import check_name_template
 
-    template = name if name is not None else get_target(options.target, options.rules.targets if options.rules else None).file_name
+    template = name if name is not None else options.target_profile().file_name
     try:
         check_name_template(template)
     except ConversionError as exc:
@@ -466,9 +465,9 @@ def feed(
     options = _options(companies, rules_file, keep_proxies, max_size, verifying=False, target=target)
     template = name if name is not None else DEFAULT_NAME
     if name is None and options.target != "gfm":  # a target that names files by title or date (jekyll, obsidian)
-        from feed2md.converters.targets import get_target, needs_metadata
+        from feed2md.converters.targets import needs_metadata
 
-        profile = get_target(options.target, options.rules.targets if options.rules else None).file_name
+        profile = options.target_profile().file_name
         template = profile if needs_metadata(profile) else template
     if images is ImagesMode.download and output is None:
         raise _usage("--images download stores pictures beside the entry files: give -o DIR")

@@ -33,6 +33,13 @@ class Options(NamedTuple):
     keep_source: bool = True  # keep the decoded input as Conversion.source (for verify)
     target: str = "gfm"  # the publishing target (targets.toml, or a rules file's [target.NAME])
 
+    def target_profile(self):
+        """The publishing target's profile (targets.Target): a rules file's, else a built-in one.
+        Raises ConversionError for a target no one defines."""
+        from .targets import get_target
+
+        return get_target(self.target, self.rules.targets if self.rules is not None else None)
+
     def fingerprint(self) -> str:
         """A stable string that changes whenever the options would change the output.
 

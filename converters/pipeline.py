@@ -99,11 +99,12 @@ def convert(text: str, options: Options | None = None) -> Conversion:
     return _guarded([text], options)
 
 
-def _guarded(pending: list[str], options: Options) -> Conversion:
-    """_convert, with every failure a ConversionError. `pending` holds the text, so that
-    _convert can take the only reference to it (see convert_bytes)."""
+def _guarded(pending: list, options: Options, step=None) -> Conversion:
+    """`step` (_convert by default) run on `pending` with every failure a ConversionError.
+    `pending` holds the input, so that the step can take the only reference to it (see
+    convert_bytes)."""
     try:
-        return _convert(pending, options)
+        return (step or _convert)(pending, options)
     except ConversionError:
         raise
     except RecursionError:
@@ -132,30 +133,18 @@ def convert_article(article, options: Options | None = None) -> Conversion:
     the address its relative links are resolved against) through the same pipeline."""
     options = options or Options()
     _check_size(len(article.body), options)
-    try:
-        metadata = dict(article.metadata)
-        if isinstance(metadata.get("link"), str):  # the entry's own address, tracking removed
-            from .urls import clean_url
-
-            rules = options.rules or default_rules()
-            host = urlsplit_host(metadata["link"])
-            metadata["link"] = clean_url(metadata["link"], rules.select([], {host} if host else set()))
-        return _render(metadata, [article.body], True, options, Report(), base_url=article.base_url)
-    except ConversionError:
-        raise
-    except RecursionError:
-        raise ConversionError("document too deeply nested") from None
-    except Exception as exc:  # noqa: BLE001 - as in _guarded
-        raise ConversionError(f"internal error ({type(exc).__name__}: {exc}); please report it") from exc
+    return _guarded([article], options, _convert_article)
 
 
-def urlsplit_host(url: str) -> str:
-    from urllib.parse import urlsplit
+def _convert_article(pending: list, options: Options) -> Conversion:
+    article = pending.pop()
+    metadata = dict(article.metadata)
+    if isinstance(metadata.get("link"), str):  # the entry's own address, tracking removed
+        from .urls import clean_url
 
-    try:
-        return (urlsplit(url.strip()).hostname or "").lower()
-    except ValueError:
-        return ""
+        rules = options.rules or default_rules()
+        metadata["link"] = clean_url(metadata["link"], rules.select([], site_hosts({"link": metadata["link"]})))
+    return _render(metadata, [article.body], True, options, Report(), base_url=article.base_url)
 
 
 def _render(meta: dict, pending: list[str], html_body: bool, options: Options, report: Report, *, source: str = "",
@@ -204,23 +193,24 @@ def _render(meta: dict, pending: list[str], html_body: bool, options: Options, r
         body = normalise_markdown(pending.pop())
 
     if options.target != "gfm":
-        from .targets import get_target, protect
+        from .targets import protect
 
-        target = get_target(options.target, (options.rules or default_rules()).targets)
+        target = options.target_profile()
         metadata = target.front_matter(metadata)
         if target.escaped_urls_as_html:
             from .targets import escaped_urls_as_html
 
             body = escaped_urls_as_html(body)
         body = protect(body, target.protect)
+    return Conversion(text=assemble(metadata, body), metadata=metadata, body=body, report=report, source=source)
+
+
+def assemble(metadata: dict[str, Any], body: str) -> str:
+    """The file: the front matter, a blank line, the body."""
     front = dump_front_matter(metadata)
     if not front and _FENCE_START.match(body):
         front = "---\n---\n"  # else the body's own `---` would be read as front matter
-    if front and body:
-        out = front + "\n" + body
-    else:
-        out = front + body
-    return Conversion(text=out, metadata=metadata, body=body, report=report, source=source)
+    return front + "\n" + body if front and body else front + body
 
 
 def _check_size(size: int, options: Options) -> None:
