@@ -20,13 +20,10 @@ from typing import NamedTuple
 from feed2md.converters import Options
 
 from .io import current_bytes, stat_pair, write_atomic
-from .outdir import (LOCK_FILE, RUNNING_MARK, STATE_FILE, Busy, State, digest, fresh_entry, load_state, lock_output,
-                     make_entry, remove_stale_temporaries, save_state, _touch_marker)
-from .walk import DEFAULT_GLOBS, NotRegularFile, Task, Walk, glob_pattern, name_outputs, read_regular_file, walk
+from .outdir import (RUNNING_MARK, STATE_FILE, State, digest, fresh_entry, load_state, lock_output, make_entry,
+                     remove_stale_temporaries, save_state, _touch_marker)
+from .walk import NotRegularFile, Task, name_outputs, read_regular_file, walk
 
-__all__ = ["DEFAULT_GLOBS", "LOCK_FILE", "RUNNING_MARK", "STATE_FILE", "Busy", "State", "Task", "Walk", "digest",
-           "fresh_entry", "glob_pattern", "load_state", "lock_output", "make_entry", "name_outputs", "run_batch",
-           "save_state", "walk"]
 
 class Outcome:
     """What became of one input; filled in by `process`, possibly in a worker process."""
@@ -97,8 +94,14 @@ def configure(options: Options, check: bool, verify: bool, diff: bool = False, i
 
 def init_worker(options: Options, check: bool, verify: bool, diff: bool = False, images: ImageOptions | None = None) -> None:
     configure(options, check, verify, diff, images)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool ends workers with it: quietly
+    prepare_worker()
+
+
+def prepare_worker() -> None:
+    """A worker process's signals (batch's and feed's): Ctrl-C is the parent's, the pool's
+    SIGTERM ends it quietly, a full `ulimit -f` fails one file, and it dies with its parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     ignore_file_size_signal()
     end_with_parent()
 

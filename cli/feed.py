@@ -76,7 +76,7 @@ class FeedSummary:
 
 def entry_key(article) -> str:
     """An entry's identity across runs: its guid, else its link, else a hash of its content."""
-    from .batch import digest
+    from .outdir import digest
 
     meta = article.metadata
     for key in ("id", "link"):
@@ -178,20 +178,16 @@ _downloader = None  # one per process (--images download)
 def _init_worker(options: Options) -> None:
     global _options
     _options = options
-    import signal
+    from .batch import prepare_worker
 
-    from .batch import end_with_parent
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool ends workers with it: quietly
-    end_with_parent()
+    prepare_worker()
 
 
 def _process(job: Job) -> Done:
     """Convert one entry and write its file when its bytes change (never under --check)."""
     from feed2md.converters import convert_article
 
-    from .batch import digest
+    from .outdir import digest
 
     try:
         result = convert_article(job.article, _options)
@@ -324,7 +320,7 @@ def _run(sources: list[Source], settings: Settings, read_stdin: Callable[[], byt
     from feed2md.converters.metadata import normalise
     from feed2md.converters.targets import output_name, slug
 
-    from .batch import digest
+    from .outdir import digest
 
     out, options, name_template, check, as_jsonl, verbose, jobs, images = settings
     entries: dict[str, dict] = state["entries"]

@@ -379,7 +379,9 @@ def batch(
     no_config: bool = _CONFIG["no_config"],
 ) -> None:
     """Convert every article under SRC_DIR into OUT_DIR, in parallel, skipping files already up to date."""
-    from .batch import DEFAULT_GLOBS, Busy, ImageOptions, digest, run_batch
+    from .batch import ImageOptions, run_batch
+    from .outdir import Busy, digest
+    from .walk import DEFAULT_GLOBS
     from .batch_report import BatchReporter
 
     if diff and not check:
@@ -480,7 +482,7 @@ def feed(
         chosen = sources_of(list(sources or []), list(opml or []), lambda p: p.read_bytes())
     except ConversionError as exc:
         raise _usage(str(exc)) from None
-    from .batch import Busy, digest, lock_output
+    from .outdir import Busy, digest, lock_output
 
     key = digest(f"{_version()}|{options.fingerprint()}|name={template}".encode())
     lock = None
