@@ -82,12 +82,16 @@ def main(
     if config is not None and no_config:
         raise _usage("give --config FILE or --no-config, not both")
     path = config if config is not None else None if no_config else _found_config()
-    if path is None:
-        return
+    if path is not None:
+        ctx.default_map = _defaults(path, ctx.command.commands)
+
+
+def _defaults(path: Path, commands: dict) -> dict:
+    """Click's default_map from a configuration file; a bad one is a usage error (exit 2)."""
     from .config import ConfigError, default_map, load_config
 
     try:
-        ctx.default_map = default_map(load_config(path), path, ctx.command.commands)
+        return default_map(load_config(path), path, commands)
     except ConfigError as exc:
         error(str(exc))
         raise typer.Exit(2) from None
@@ -101,13 +105,7 @@ def _command_config(ctx: typer.Context, param, value) -> None:
     if param.name == "no_config":
         ctx.default_map = None
         return
-    from .config import ConfigError, default_map, load_config
-
-    try:
-        ctx.default_map = default_map(load_config(Path(value)), Path(value), ctx.parent.command.commands).get(ctx.info_name)
-    except ConfigError as exc:
-        error(str(exc))
-        raise typer.Exit(2) from None
+    ctx.default_map = _defaults(Path(value), ctx.parent.command.commands).get(ctx.info_name)
 
 
 def _config_options() -> dict:

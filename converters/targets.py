@@ -285,18 +285,14 @@ def escaped_urls_as_html(body: str) -> str:
     raw HTML (outside code); every other one stays Markdown."""
     if "%" not in body:
         return body
-    out, fence = [], ""
-    for line in body.split("\n"):
-        opening = _FENCE.match(line)
-        if fence:
-            if opening and opening.group(2)[0] == fence[0] and len(opening.group(2)) >= len(fence):
-                fence = ""
-            out.append(line)
+    lines = body.split("\n")
+    i = 0
+    while i < len(lines):
+        fence = _FENCE.match(lines[i])
+        if fence:  # a code block: left as it is (the same fences as protect() sees)
+            i = _fence_end(lines, i, fence.group(2)) + 1
             continue
-        if opening:
-            fence = opening.group(2)
-            out.append(line)
-            continue
+        line = lines[i]
         if "%" in line and "](" in line:
             pieces, last = [], 0
             for span in _CODE_SPAN.finditer(line):
@@ -304,9 +300,9 @@ def escaped_urls_as_html(body: str) -> str:
                 pieces.append(span.group(0))
                 last = span.end()
             pieces.append(_MD_LINK.sub(_as_html, line[last:]))
-            line = "".join(pieces)
-        out.append(line)
-    return "\n".join(out)
+            lines[i] = "".join(pieces)
+        i += 1
+    return "\n".join(lines)
 
 
 def _as_html(match: re.Match) -> str:
