@@ -13,13 +13,13 @@ import re
 from typing import Any, NamedTuple
 from urllib.parse import unquote_to_bytes
 
+from .escape import unescape_markdown
 from .lazyre import lazy_compile
 
 SOURCES_KEY = "image_sources"
 COVER_KEYS = ("cover", "image", "images")  # front-matter keys that hold pictures (per target)
 # An image in feed2md's Markdown: ![alt](destination "title"), the destination bare or in <…>.
 _IMAGE = lazy_compile(r'!\[(?:[^\]\\\n]|\\.)*\]\((<[^>\n]*>|[^\s()<>]+(?:\([^\s()<>]*\)[^\s()<>]*)*)((?:\s+"(?:[^"\\]|\\.)*")?\))')
-_ESCAPE = lazy_compile(r"\\([!-/:-@\[-`{-~])")
 
 # Magic numbers of the picture formats every publisher shows. SVG is left remote on purpose:
 # it is a document that can carry script, served from the site's own origin.
@@ -74,7 +74,7 @@ def decode_data_uri(uri: str) -> bytes | None:
 
 def _destination(written: str) -> str:
     url = written[1:-1] if written.startswith("<") and written.endswith(">") else written
-    return _ESCAPE.sub(r"\1", url).replace("&amp;", "&")
+    return unescape_markdown(url).replace("&amp;", "&")
 
 
 def find_images(body: str, metadata: dict[str, Any]) -> list[ImageRef]:

@@ -63,6 +63,15 @@ def _inline(match: re.Match) -> str:
     return "\\" + char
 
 
+_BACKSLASH_ESCAPE = lazy_compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def unescape_markdown(text: str) -> str:
+    """CommonMark's backslash escapes undone (`a\\_b` -> `a_b`): a destination or alt text as
+    the reader sees it."""
+    return _BACKSLASH_ESCAPE.sub(r"\1", text) if "\\" in text else text
+
+
 def escape_text(text: str, in_brackets: bool = False) -> str:
     """Literal text as Markdown. `in_brackets`: the text is a link's text or an image's
     description, where every bracket must be escaped."""

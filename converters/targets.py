@@ -277,7 +277,6 @@ MARK = "data-feed2md"
 _RESERVED_ESCAPE = lazy_compile(r"%(?:2[1-9A-Fa-f]|3[ABbDdFf]|40|5[BbDd])")
 _MD_LINK = lazy_compile(r'(!?)\[((?:[^\[\]\\\n]|\\.)*)\]\((<[^>\n]*>|[^\s()<>]+)(?:\s+"((?:[^"\\]|\\.)*)")?\)')
 _CODE_SPAN = lazy_compile(r"(`+)(?:.+?)\1")
-_BACKSLASH = lazy_compile(r"\\([!-/:-@\[-`{-~])")
 
 
 def escaped_urls_as_html(body: str) -> str:
@@ -308,12 +307,14 @@ def escaped_urls_as_html(body: str) -> str:
 def _as_html(match: re.Match) -> str:
     import html as html_module
 
+    from .escape import unescape_markdown
+
     bang, text, dest, title = match.groups()
     url = dest[1:-1] if dest.startswith("<") else dest
     if not _RESERVED_ESCAPE.search(url):
         return match.group(0)
     def attribute(value: str) -> str:  # Markdown's backslash escapes undone, then HTML-quoted
-        return html_module.escape(_BACKSLASH.sub(r"\1", value), quote=True)
+        return html_module.escape(unescape_markdown(value), quote=True)
 
     url = attribute(url)
     title_attr = f' title="{attribute(title)}"' if title else ""
