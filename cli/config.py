@@ -115,9 +115,6 @@ def _options_of(command: Any) -> dict[str, Any]:
         for flag in getattr(param, "opts", ()):
             if flag.startswith("--") and param.param_type_name == "option":
                 options[flag[2:]] = param
-        for flag in getattr(param, "secondary_opts", ()):  # --no-x of a --x/--no-x flag
-            if flag.startswith("--"):
-                options.setdefault(flag[2:], param)
     return options
 
 

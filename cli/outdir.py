@@ -36,7 +36,7 @@ def lock_output(out: Path) -> int:
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags, 0o666)
-    except OSError as exc:
+    except OSError:
         if os.path.islink(path):  # never follow a planted symlink: replace it
             os.unlink(path)
             fd = os.open(path, flags, 0o666)
